@@ -1,0 +1,36 @@
+rockspec_format = "3.0"
+package = "netsocket"
+version = "scm-1"
+source = {
+   url = "git+file:///dev/null",
+}
+description = {
+   summary = "TCP/UDP/unix sockets for Lua 5.4, a drop-in for LuaSocket 3.x",
+   detailed = [[
+netsocket gives `require("socket")` with LuaSocket 3.x names, results and
+error strings, on poll() instead of select() (no 1024-descriptor limit),
+with monotonic timeouts and integer results. This rock is the core; TLS is
+the separate netsocket-ssl rock.
+]],
+   license = "MIT",
+}
+dependencies = {
+   "lua >= 5.4, < 5.5",
+}
+build = {
+   type = "make",
+   build_target = "lib",
+   build_variables = {
+      CFLAGS = "$(CFLAGS)",
+      LUA_INCDIR = "$(LUA_INCDIR)",
+      BUILD = "build-rock",
+   },
+   install_variables = {
+      INST_LIBDIR = "$(LIBDIR)",
+      INST_LUADIR = "$(LUADIR)",
+      BUILD = "build-rock",
+   },
+}
+test = {
+   type = "busted",
+}

@@ -1,0 +1,105 @@
+-- Shared test helpers: loopback pairs, child-process peers, fd counting.
+-- Loaded by specs with `local H = require("helper")` (spec/ is on LUA_PATH).
+local socket = require("socket")
+local H = {}
+
+H.LUA = os.getenv("NETSOCKET_LUA") or "lua5.4"
+
+-- A listening server on 127.0.0.1 with an OS-chosen port.
+function H.server(host)
+  local s = assert(socket.bind(host or "127.0.0.1", 0))
+  local _, port = s:getsockname()
+  return s, port
+end
+
+-- A connected client/peer pair over loopback, both blocking, plus the server.
+function H.pair(host)
+  local srv, port = H.server(host)
+  local c = assert(socket.connect(host or "127.0.0.1", port))
+  local p = assert(srv:accept())
+  srv:close()
+  return c, p
+end
+
+-- Runs a Lua snippet in a child process that uses the freshly built module.
+-- `code` sees `socket` and `arg` ({...} strings). Returns a handle whose
+-- :wait() returns the child's stdout and exit status.
+function H.child(code, ...)
+  local args = {}
+  for i, a in ipairs({...}) do args[i] = string.format("%q", tostring(a)) end
+  local script = os.tmpname()
+  local f = assert(io.open(script, "w"))
+  f:write("local socket = require('socket')\nlocal arg = {", table.concat(args, ","), "}\n", code)
+  f:close()
+  local p = assert(io.popen(H.LUA .. " " .. script .. " 2>&1", "r"))
+  return {
+    wait = function()
+      local out = p:read("a")
+      local ok, how, code = p:close()
+      os.remove(script)
+      return out, ok, how, code
+    end,
+  }
+end
+
+-- Number of open descriptors of this process (Linux).
+function H.fdcount()
+  local p = io.popen("ls /proc/" .. H.pid() .. "/fd | wc -l")
+  local n = tonumber(p:read("a"))
+  p:close()
+  return n
+end
+
+function H.pid()
+  local f = assert(io.open("/proc/self/stat"))
+  local s = f:read("l")
+  f:close()
+  -- /proc/self inside io.open is this process (no child in between).
+  return tonumber(s:match("^(%d+)"))
+end
+
+-- Added for select/socket/luarocks specs ------------------------------------
+
+-- Like H.child, but the child runs as `sh -c "<prefix> <lua> script"`, so the
+-- prefix can change the child's limits first (e.g. "ulimit -Sn 4096 &&").
+-- `code` sees `socket` and `arg` as in H.child. Returns the same handle.
+function H.childsh(prefix, code, ...)
+  local args = {}
+  for i, a in ipairs({...}) do args[i] = string.format("%q", tostring(a)) end
+  local script = os.tmpname()
+  local f = assert(io.open(script, "w"))
+  f:write("local socket = require('socket')\nlocal arg = {", table.concat(args, ","), "}\n", code)
+  f:close()
+  local p = assert(io.popen("(" .. prefix .. " " .. H.LUA .. " " .. script .. ") 2>&1", "r"))
+  return {
+    wait = function()
+      local out = p:read("a")
+      local ok, how, status = p:close()
+      os.remove(script)
+      return out, ok, how, status
+    end,
+  }
+end
+
+-- Runs a shell command; returns its stdout+stderr and whether it exited 0.
+function H.sh(cmd)
+  local p = assert(io.popen("(" .. cmd .. ") 2>&1", "r"))
+  local out = p:read("a")
+  local ok = p:close()
+  return out, ok == true
+end
+
+-- Calls f(...) under pcall; asserts that it raised a string error containing
+-- every one of the given plain texts. Returns the message.
+function H.raises(f, args, ...)
+  local ok, msg = pcall(f, table.unpack(args, 1, args.n or #args))
+  assert(not ok, "expected an error, but the call succeeded")
+  assert(type(msg) == "string", "expected a string error, got " .. type(msg))
+  for _, text in ipairs({...}) do
+    assert(string.find(msg, text, 1, true),
+      "error message " .. string.format("%q", msg) .. " lacks " .. string.format("%q", text))
+  end
+  return msg
+end
+
+return H

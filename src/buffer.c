@@ -1,0 +1,347 @@
+/* Receive patterns and ranged sends over an io backend (API.md §4.3, §4.4).
+ * Lines are found with memchr; reads land straight in the buffer, which
+ * compacts only when it must and grows geometrically for long reads. */
+#include <string.h>
+#include "lauxlib.h"
+#include "buffer.h"
+#include "wait.h"
+
+void buffer_init(buffer *b, io *backend, timeout *tm) {
+    b->data = b->init;
+    b->first = b->last = 0;
+    b->cap = BUFFER_SIZE;
+    b->received = b->sent = 0;
+    b->birthday = timeout_monotonic();
+    b->io = backend;
+    b->tm = tm;
+}
+
+int buffer_isempty(const buffer *b) {
+    return b->first >= b->last;
+}
+
+static void buffer_release(lua_State *L, buffer *b) {
+    if (b->data != b->init) {
+        void *ud;
+        lua_Alloc f = lua_getallocf(L, &ud);
+        f(ud, b->data, b->cap, 0);
+        b->data = b->init;
+        b->cap = BUFFER_SIZE;
+    }
+}
+
+void buffer_free(lua_State *L, buffer *b) {
+    buffer_release(L, b);
+    b->first = b->last = 0;
+}
+
+/* Makes room for at least `room` more bytes after the unread ones. */
+static void buffer_reserve(lua_State *L, buffer *b, size_t room) {
+    size_t avail = b->last - b->first;
+    if (avail == 0) b->first = b->last = 0;
+    if (b->cap - b->last >= room) return;
+    if (b->cap - avail >= room) {                  /* compacting is enough */
+        memmove(b->data, b->data + b->first, avail);
+    } else {
+        size_t cap = b->cap * 2;
+        if (cap < avail + room) cap = avail + room;
+        void *ud;
+        lua_Alloc f = lua_getallocf(L, &ud);
+        char *data = f(ud, NULL, 0, cap);
+        if (data == NULL) luaL_error(L, "not enough memory");
+        memcpy(data, b->data + b->first, avail);
+        buffer_release(L, b);
+        b->data = data;
+        b->cap = cap;
+    }
+    b->first = 0;
+    b->last = avail;
+}
+
+/* Reads at most `max` more bytes into the buffer (making room for `room`),
+ * waiting as the timeout allows. IO_DONE, IO_CLOSED, IO_TIMEOUT or errno. */
+static int buffer_more(lua_State *L, buffer *b, size_t room, size_t max) {
+    buffer_reserve(L, b, room);
+    size_t n = b->cap - b->last;
+    if (n > max) n = max;
+    for (;;) {
+        size_t got;
+        int err = b->io->recv(b->io->ctx, b->data + b->last, n, &got);
+        if (err == IO_DONE) {
+            b->last += got;
+            return IO_DONE;
+        }
+        if (err != IO_WANTREAD && err != IO_WANTWRITE) return err;
+        err = wait_fd(*b->io->fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, b->tm);
+        if (err != IO_DONE) return err;
+    }
+}
+
+static void buffer_consume(buffer *b, size_t n) {
+    b->first += n;
+    b->received += (lua_Integer) n;
+    if (b->first == b->last) b->first = b->last = 0;
+}
+
+/* After a call: give back a large block once it is drained. */
+static void buffer_settle(lua_State *L, buffer *b) {
+    if (b->first == b->last && b->cap > BUFFER_KEEP) buffer_release(L, b);
+}
+
+/* Pushes s[0..n) without any "\r" (LuaSocket drops every CR of a line). */
+static void buffer_pushnocr(lua_State *L, const char *s, size_t n) {
+    const char *cr = memchr(s, '\r', n);
+    if (cr == NULL) {
+        lua_pushlstring(L, s, n);
+    } else if (cr == s + n - 1) {                  /* the usual CRLF */
+        lua_pushlstring(L, s, n - 1);
+    } else {
+        luaL_Buffer B;
+        luaL_buffinit(L, &B);
+        const char *end = s + n;
+        while (cr != NULL) {
+            luaL_addlstring(&B, s, (size_t) (cr - s));
+            s = cr + 1;
+            cr = memchr(s, '\r', (size_t) (end - s));
+        }
+        luaL_addlstring(&B, s, (size_t) (end - s));
+        luaL_pushresult(&B);
+    }
+}
+
+enum { PAT_COUNT, PAT_LINE, PAT_LINEKEEP, PAT_ALL };
+
+static int buffer_pattern(lua_State *L, int idx, size_t *count) {
+    if (lua_isnoneornil(L, idx)) return PAT_LINE;
+    if (lua_isnumber(L, idx)) {                    /* numbers and numeric strings */
+        lua_Number n = lua_tonumber(L, idx);
+        luaL_argcheck(L, n >= 0, idx, "invalid receive pattern");
+        *count = n >= 4e18 ? (size_t) 4e18 : (size_t) n;   /* truncates 2.7 to 2 */
+        return PAT_COUNT;
+    }
+    const char *p = lua_tostring(L, idx);
+    if (p != NULL) {
+        if (p[0] == '*') {
+            if (p[1] == 'l') return PAT_LINE;
+            if (p[1] == 'a') return PAT_ALL;
+            if (p[1] == 'L') return PAT_LINEKEEP;
+        } else if (p[0] != '\0' && p[1] == '\0') {
+            if (p[0] == 'l') return PAT_LINE;
+            if (p[0] == 'a') return PAT_ALL;
+            if (p[0] == 'L') return PAT_LINEKEEP;
+        }
+    }
+    return luaL_argerror(L, idx, "invalid receive pattern");
+}
+
+/* Pushes prefix .. (the string on top), leaving one value. */
+static void buffer_joinprefix(lua_State *L, size_t plen) {
+    if (plen == 0) return;
+    lua_pushvalue(L, 3);
+    lua_insert(L, -2);
+    lua_concat(L, 2);
+}
+
+/* Grows by doubling with the amount already buffered: long reads cost
+ * amortised O(n), short ones never grow the buffer. */
+static size_t buffer_room(const buffer *b, size_t floor) {
+    size_t avail = b->last - b->first;
+    return avail > floor ? avail : floor;
+}
+
+int buffer_meth_receive(lua_State *L, buffer *b) {
+    size_t count = 0, plen;
+    int pat = buffer_pattern(L, 2, &count);
+    luaL_optlstring(L, 3, "", &plen);
+    lua_settop(L, 3);
+    timeout_markstart(b->tm);
+    int err = IO_DONE;
+    size_t take = 0;          /* bytes of the buffer that make the result */
+    size_t skip = 0;          /* bytes consumed but not returned (the "\n") */
+    int dropcr = 0;
+    switch (pat) {
+        case PAT_COUNT: {
+            if (plen >= count && plen > 0) {       /* the prefix alone satisfies it */
+                lua_pushvalue(L, 3);
+                lua_pushnil(L);
+                lua_pushnil(L);
+                return 3;
+            }
+            size_t need = count - plen;
+            if (need == 0) {                       /* receive(0): wait for readability */
+                if (buffer_isempty(b)) err = buffer_more(L, b, 1, (size_t) -1);
+                if (err == IO_DONE) {
+                    lua_pushliteral(L, "");
+                    lua_pushnil(L);
+                    lua_pushnil(L);
+                    return 3;
+                }
+                break;
+            }
+            while (b->last - b->first < need) {
+                size_t left = need - (b->last - b->first);
+                size_t room = buffer_room(b, BUFFER_SIZE);
+                err = buffer_more(L, b, left < room ? left : room, (size_t) -1);
+                if (err != IO_DONE) break;
+            }
+            take = err == IO_DONE ? need : b->last - b->first;
+            break;
+        }
+        case PAT_LINE:
+        case PAT_LINEKEEP: {
+            size_t scanned = 0;
+            dropcr = pat == PAT_LINE;
+            for (;;) {
+                size_t avail = b->last - b->first;
+                const char *nl = memchr(b->data + b->first + scanned, '\n', avail - scanned);
+                if (nl != NULL) {
+                    take = (size_t) (nl - (b->data + b->first));
+                    if (pat == PAT_LINEKEEP) take++; else skip = 1;
+                    break;
+                }
+                scanned = avail;
+                err = buffer_more(L, b, buffer_room(b, 1024), (size_t) -1);
+                if (err != IO_DONE) {
+                    take = b->last - b->first;
+                    break;
+                }
+            }
+            break;
+        }
+        case PAT_ALL: {
+            do err = buffer_more(L, b, buffer_room(b, BUFFER_SIZE), (size_t) -1);
+            while (err == IO_DONE);
+            take = b->last - b->first;
+            if (err == IO_CLOSED && take > 0) err = IO_DONE;   /* EOF ends "*a" */
+            break;
+        }
+    }
+    const char *data = b->data + b->first;
+    if (err == IO_DONE) {
+        if (dropcr) buffer_pushnocr(L, data, take); else lua_pushlstring(L, data, take);
+        buffer_joinprefix(L, plen);
+        buffer_consume(b, take + skip);
+        buffer_settle(L, b);
+        lua_pushnil(L);
+        lua_pushnil(L);
+        return 3;
+    }
+    lua_pushnil(L);
+    lua_pushstring(L, b->io->error(b->io->ctx, err));
+    if (dropcr) buffer_pushnocr(L, data, take); else lua_pushlstring(L, data, take);
+    buffer_joinprefix(L, plen);
+    buffer_consume(b, take);
+    buffer_settle(L, b);
+    return 3;
+}
+
+/* string.sub-style range over a string of `size` bytes: i..j, 1-based. */
+static void buffer_range(lua_State *L, int idx, size_t size, size_t *i, size_t *j) {
+    lua_Number ni = luaL_optnumber(L, idx, 1);
+    lua_Number nj = luaL_optnumber(L, idx + 1, -1);
+    lua_Number s = (lua_Number) size;
+    if (ni < 0) ni = s + ni + 1;
+    if (nj < 0) nj = s + nj + 1;
+    if (!(ni >= 1)) ni = 1;                 /* also NaN */
+    if (!(nj <= s)) nj = s;
+    if (nj < 0) nj = 0;
+    *i = (size_t) ni;
+    *j = (size_t) nj;
+}
+
+/* Sends data[0..n), waiting as the timeout allows; *sent gets the count. */
+static int buffer_sendall(buffer *b, const char *data, size_t n, size_t *sent) {
+    int err = IO_DONE;
+    *sent = 0;
+    while (*sent < n) {
+        size_t done;
+        err = b->io->send(b->io->ctx, data + *sent, n - *sent, &done);
+        *sent += done;
+        if (err == IO_DONE) continue;
+        if (err != IO_WANTREAD && err != IO_WANTWRITE) break;
+        err = wait_fd(*b->io->fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, b->tm);
+        if (err != IO_DONE) break;
+    }
+    b->sent += (lua_Integer) *sent;
+    return err;
+}
+
+static int buffer_pushsent(lua_State *L, buffer *b, int err, size_t last) {
+    if (err == IO_DONE) {
+        lua_pushinteger(L, (lua_Integer) last);
+        lua_pushnil(L);
+        lua_pushnil(L);
+    } else {
+        lua_pushnil(L);
+        lua_pushstring(L, b->io->error(b->io->ctx, err));
+        lua_pushinteger(L, (lua_Integer) last);
+    }
+    return 3;
+}
+
+int buffer_meth_send(lua_State *L, buffer *b) {
+    size_t size, i, j, sent = 0;
+    const char *data = luaL_checklstring(L, 2, &size);
+    buffer_range(L, 3, size, &i, &j);
+    timeout_markstart(b->tm);
+    int err = IO_DONE;
+    if (i <= j) err = buffer_sendall(b, data + i - 1, j - i + 1, &sent);
+    return buffer_pushsent(L, b, err, i - 1 + sent);
+}
+
+int buffer_meth_sendsome(lua_State *L, buffer *b) {
+    size_t size, i, j, sent = 0;
+    const char *data = luaL_checklstring(L, 2, &size);
+    buffer_range(L, 3, size, &i, &j);
+    int err = IO_DONE;
+    if (i <= j) {
+        err = b->io->send(b->io->ctx, data + i - 1, j - i + 1, &sent);
+        if (err == IO_WANTREAD || err == IO_WANTWRITE) err = IO_DONE;   /* not an error here */
+        b->sent += (lua_Integer) sent;
+    }
+    return buffer_pushsent(L, b, err, i - 1 + sent);
+}
+
+int buffer_meth_receivesome(lua_State *L, buffer *b) {
+    lua_Number nmax = luaL_checknumber(L, 2);
+    luaL_argcheck(L, nmax >= 1, 2, "size must be positive");
+    size_t max = nmax >= 4e18 ? (size_t) 4e18 : (size_t) nmax;
+    timeout percall, *saved = b->tm;
+    if (!lua_isnoneornil(L, 3)) {
+        timeout_init(&percall, luaL_checknumber(L, 3), -1);
+        b->tm = &percall;
+    }
+    timeout_markstart(b->tm);
+    int err = IO_DONE;
+    if (buffer_isempty(b)) {
+        size_t room = max < 256 * 1024 ? max : 256 * 1024;
+        err = buffer_more(L, b, room, max);
+    }
+    b->tm = saved;
+    if (err != IO_DONE) {
+        lua_pushnil(L);
+        lua_pushstring(L, b->io->error(b->io->ctx, err));
+        return 2;
+    }
+    size_t n = b->last - b->first;
+    if (n > max) n = max;
+    lua_pushlstring(L, b->data + b->first, n);
+    buffer_consume(b, n);
+    buffer_settle(L, b);
+    return 1;
+}
+
+int buffer_meth_getstats(lua_State *L, buffer *b) {
+    lua_pushinteger(L, b->received);
+    lua_pushinteger(L, b->sent);
+    lua_pushnumber(L, timeout_monotonic() - b->birthday);
+    return 3;
+}
+
+int buffer_meth_setstats(lua_State *L, buffer *b) {
+    b->received = (lua_Integer) luaL_optnumber(L, 2, (lua_Number) b->received);
+    b->sent = (lua_Integer) luaL_optnumber(L, 3, (lua_Number) b->sent);
+    if (lua_isnumber(L, 4)) b->birthday = timeout_monotonic() - lua_tonumber(L, 4);
+    lua_pushinteger(L, 1);
+    return 1;
+}

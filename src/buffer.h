@@ -1,0 +1,36 @@
+#ifndef NETSOCKET_BUFFER_H
+#define NETSOCKET_BUFFER_H
+/* The receive buffer and its patterns, send with ranges, byte stats.
+ * Unread bytes are data[first..last). Bytes stay in the buffer until a
+ * pattern completes or fails, so a receive can be restarted after a wait. */
+#include "lua.h"
+#include "io.h"
+#include "timeout.h"
+
+#define BUFFER_SIZE 8192            /* inline storage, as LuaSocket's buffer */
+#define BUFFER_KEEP (1024 * 1024)   /* a grown buffer larger than this is released when empty */
+
+typedef struct buffer {
+    char *data;                     /* init or a heap block */
+    size_t first, last, cap;
+    lua_Integer received, sent;
+    double birthday;
+    io *io;
+    timeout *tm;
+    char init[BUFFER_SIZE];
+} buffer;
+
+void buffer_init(buffer *b, io *backend, timeout *tm);
+/* Drops buffered bytes and releases a heap block. */
+void buffer_free(lua_State *L, buffer *b);
+int buffer_isempty(const buffer *b);
+
+/* Methods on the object at stack index 1 (arguments from index 2). */
+int buffer_meth_receive(lua_State *L, buffer *b);
+int buffer_meth_send(lua_State *L, buffer *b);
+int buffer_meth_receivesome(lua_State *L, buffer *b);
+int buffer_meth_sendsome(lua_State *L, buffer *b);
+int buffer_meth_getstats(lua_State *L, buffer *b);
+int buffer_meth_setstats(lua_State *L, buffer *b);
+
+#endif

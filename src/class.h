@@ -1,0 +1,31 @@
+#ifndef NETSOCKET_CLASS_H
+#define NETSOCKET_CLASS_H
+/* Class and group registration and typed checks (API.md §0 "Metatables"). */
+#include "lua.h"
+#include "lauxlib.h"
+
+/* Every selectable userdata of this library starts with this header, so that
+ * select() reads the fd and the dirty flag without calling into Lua. */
+typedef struct class_base {
+    int fd;
+    int (*dirty)(const void *self);
+} class_base;
+
+/* Creates metatable `name` whose __index holds `methods` and `class`.
+ * Shared metamethods (__gc, __close, __tostring) are taken from `meta`. */
+void class_new(lua_State *L, const char *name, const luaL_Reg *methods, const luaL_Reg *meta);
+/* Marks class `name` as a member of `group` (a boolean key in its metatable). */
+void class_add(lua_State *L, const char *name, const char *group);
+/* Marks class `name` as selectable (begins with class_base). */
+void class_selectable(lua_State *L, const char *name);
+/* Sets the class of the userdata at idx. */
+void class_set(lua_State *L, int idx, const char *name);
+void *class_check(lua_State *L, int idx, const char *name);
+void *class_checkgroup(lua_State *L, int idx, const char *group);
+void *class_testgroup(lua_State *L, int idx, const char *group);
+/* The class_base of a selectable userdata at idx, or NULL. */
+class_base *class_tobase(lua_State *L, int idx);
+/* Shared __tostring: "<class>: <address>". */
+int class_tostring(lua_State *L);
+
+#endif

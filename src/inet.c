@@ -1,0 +1,126 @@
+/* Resolution and the try-every-address loops of bind and connect. */
+#include <errno.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lauxlib.h"
+#include "inet.h"
+#include "io.h"
+#include "sock.h"
+
+const char *inet_optport(lua_State *L, int idx, const char *def, char buf[8]) {
+    if (def != NULL && lua_isnoneornil(L, idx)) return def;
+    int isnum = 0;
+    lua_Number n = lua_tonumberx(L, idx, &isnum);      /* numbers and numeric strings */
+    if (isnum) {
+        if (!(n >= 0 && n <= 65535) || n != floor(n)) return NULL;
+        snprintf(buf, 8, "%d", (int) n);
+        return buf;
+    }
+    const char *s = lua_tostring(L, idx);
+    if (s == NULL) luaL_typeerror(L, idx, "string");
+    return s;                                           /* a service name */
+}
+
+int inet_create(int *fd, int family, int socktype) {
+    int err = sock_create(fd, family, socktype, 0);
+    if (err == IO_DONE && family == AF_INET6) {
+        int yes = 1;
+        setsockopt(*fd, IPPROTO_IPV6, IPV6_V6ONLY, &yes, sizeof yes);
+    }
+    return err;
+}
+
+static int inet_resolve(struct addrinfo **res, int family, const char *host,
+                        const char *serv, int socktype, int passive) {
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = family;
+    hints.ai_socktype = socktype;
+    if (passive) {
+        hints.ai_flags = AI_PASSIVE;
+        if (host != NULL && strcmp(host, "*") == 0) host = NULL;
+    }
+    *res = NULL;
+    return getaddrinfo(host, serv, &hints, res);
+}
+
+/* Makes *fd a socket of ai's family, reusing it when it already is one. */
+static int inet_ensure(int *fd, int *family, const struct addrinfo *ai) {
+    if (*fd >= 0 && *family == ai->ai_family) return IO_DONE;
+    sock_close(fd);
+    int err = inet_create(fd, ai->ai_family, ai->ai_socktype);
+    if (err == IO_DONE) *family = ai->ai_family;
+    return err;
+}
+
+const char *inet_trybind(int *fd, int *family, const char *host, const char *serv, int socktype) {
+    struct addrinfo *res, *ai;
+    int gai = inet_resolve(&res, *family, host, serv, socktype, 1);
+    if (gai != 0) return sock_gaistrerror(gai);
+    int err = EAFNOSUPPORT;
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        if ((err = inet_ensure(fd, family, ai)) != IO_DONE) continue;
+        if ((err = sock_bind(*fd, ai->ai_addr, ai->ai_addrlen)) == IO_DONE) break;
+    }
+    freeaddrinfo(res);
+    return sock_strerror(err);
+}
+
+const char *inet_tryconnect(int *fd, int *family, const char *host, const char *serv,
+                            int socktype, timeout *tm, int restart, int *syserr) {
+    struct addrinfo *res, *ai;
+    *syserr = 0;
+    int gai = inet_resolve(&res, *family, host, serv, socktype, 0);
+    if (gai != 0) return sock_gaistrerror(gai);
+    int err = EAFNOSUPPORT;
+    for (ai = res; ai != NULL; ai = ai->ai_next) {
+        if (restart) timeout_markstart(tm);
+        if ((err = inet_ensure(fd, family, ai)) != IO_DONE) continue;
+        err = sock_connect(*fd, ai->ai_addr, ai->ai_addrlen, tm);
+        /* With a zero timeout only the first address is tried (LuaSocket). */
+        if (err == IO_DONE || timeout_iszero(tm)) break;
+        if (err == IO_TIMEOUT && timeout_left(tm) == 0 && !restart) break;
+    }
+    freeaddrinfo(res);
+    *syserr = err;
+    return sock_strerror(err);
+}
+
+const char *inet_familyname(int family) {
+    return family == AF_INET ? "inet" : family == AF_INET6 ? "inet6" : NULL;
+}
+
+int inet_pushname(lua_State *L, int fd, int peer) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int r = peer ? getpeername(fd, (struct sockaddr *) &ss, &len)
+                 : getsockname(fd, (struct sockaddr *) &ss, &len);
+    if (r != 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, strerror(errno));
+        return 2;
+    }
+    char host[NI_MAXHOST], serv[NI_MAXSERV];
+    int gai = getnameinfo((struct sockaddr *) &ss, len, host, sizeof host, serv, sizeof serv,
+                          NI_NUMERICHOST | NI_NUMERICSERV);
+    const char *fam = inet_familyname(ss.ss_family);
+    if (gai != 0 || fam == NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, gai != 0 ? sock_gaistrerror(gai) : "unknown family");
+        return 2;
+    }
+    lua_pushstring(L, host);
+    lua_pushinteger(L, (lua_Integer) strtol(serv, NULL, 10));
+    lua_pushstring(L, fam);
+    return 3;
+}
+
+int inet_checkfamily(lua_State *L, int idx, const char *def) {
+    static const char *const names[] = {"unspec", "inet", "inet6", NULL};
+    static const int values[] = {AF_UNSPEC, AF_INET, AF_INET6};
+    return values[luaL_checkoption(L, idx, def, names)];
+}

@@ -1,0 +1,31 @@
+#ifndef NETSOCKET_INET_H
+#define NETSOCKET_INET_H
+/* Address families, resolution, sockaddr <-> Lua values. */
+#include <sys/socket.h>
+#include "lua.h"
+#include "timeout.h"
+
+/* The port argument at idx as a service string for getaddrinfo (numbers are
+ * range-checked into buf). NULL means "invalid port". Raises on a non
+ * string/number unless it is absent and `def` is given. */
+const char *inet_optport(lua_State *L, int idx, const char *def, char buf[8]);
+
+/* Creates a socket of `family`; inet6 sockets get IPV6_V6ONLY. */
+int inet_create(int *fd, int family, int socktype);
+
+/* Resolve host:serv and bind/connect to the first address that works,
+ * replacing *fd with a new socket whenever the family changes. Return an
+ * error string or NULL. `restart`: start the timeout anew per address;
+ * *syserr gets the last socket-level result (0 after a resolver error). */
+const char *inet_trybind(int *fd, int *family, const char *host, const char *serv, int socktype);
+const char *inet_tryconnect(int *fd, int *family, const char *host, const char *serv,
+                            int socktype, timeout *tm, int restart, int *syserr);
+
+/* Pushes ip, port, "inet"|"inet6" of the fd's local or peer address, or nil, err. */
+int inet_pushname(lua_State *L, int fd, int peer);
+/* "inet" / "inet6" / NULL */
+const char *inet_familyname(int family);
+/* luaL_checkoption over "unspec", "inet", "inet6" -> AF_* */
+int inet_checkfamily(lua_State *L, int idx, const char *def);
+
+#endif

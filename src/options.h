@@ -1,0 +1,20 @@
+#ifndef NETSOCKET_OPTIONS_H
+#define NETSOCKET_OPTIONS_H
+/* setoption / getoption: one table row per option (API.md §4.5). */
+#include "lua.h"
+
+typedef struct options_row options_row;
+typedef int (*options_fn)(lua_State *L, int fd, const options_row *row);
+struct options_row {
+    const char *name;
+    int level, optname;
+    options_fn get, set;      /* NULL: that direction is unsupported */
+};
+
+extern const options_row options_tcp[];
+
+/* obj:setoption(name, value) / obj:getoption(name) on fd. */
+int options_meth_set(lua_State *L, const options_row *rows, int fd);
+int options_meth_get(lua_State *L, const options_row *rows, int fd);
+
+#endif

@@ -1,0 +1,158 @@
+/* Syscalls on sockets. Every fd is non-blocking and close-on-exec; EINTR is
+ * retried here; results are IO_* codes or errno values. */
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <string.h>
+#include <unistd.h>
+#include "io.h"
+#include "sock.h"
+#include "wait.h"
+
+#ifdef MSG_NOSIGNAL
+#define SOCK_SENDFLAGS MSG_NOSIGNAL
+#else
+#define SOCK_SENDFLAGS 0
+#endif
+
+int sock_setnonblocking(int fd) {
+    int flags = fcntl(fd, F_GETFL, 0);
+    if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) return errno;
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return IO_DONE;
+}
+
+int sock_create(int *fd, int family, int type, int protocol) {
+#ifdef SOCK_NONBLOCK
+    *fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+    if (*fd < 0) return errno;
+#else
+    *fd = socket(family, type, protocol);
+    if (*fd < 0) return errno;
+    sock_setnonblocking(*fd);
+#endif
+#ifdef SO_NOSIGPIPE
+    int one = 1;
+    setsockopt(*fd, SOL_SOCKET, SO_NOSIGPIPE, &one, sizeof one);
+#endif
+    return IO_DONE;
+}
+
+void sock_close(int *fd) {
+    if (*fd >= 0) close(*fd);   /* EINTR: the fd is gone anyway on Linux */
+    *fd = -1;
+}
+
+int sock_bind(int fd, const struct sockaddr *addr, socklen_t len) {
+    return bind(fd, addr, len) == 0 ? IO_DONE : errno;
+}
+
+int sock_listen(int fd, int backlog) {
+    return listen(fd, backlog) == 0 ? IO_DONE : errno;
+}
+
+int sock_shutdown(int fd, int how) {
+    return shutdown(fd, how) == 0 ? IO_DONE : errno;
+}
+
+int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, const timeout *tm) {
+    int err;
+    if (fd < 0) return IO_CLOSED;
+    do if (connect(fd, addr, len) == 0) return IO_DONE;
+    while ((err = errno) == EINTR);
+    if (err != EINPROGRESS && err != EAGAIN) return err;
+    if (timeout_iszero(tm)) return IO_TIMEOUT;
+    err = wait_fd(fd, WAIT_W, tm);
+    if (err != IO_DONE) return err;
+    socklen_t elen = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0) return errno;
+    return err;
+}
+
+int sock_accept(int fd, int *client, const timeout *tm) {
+    if (fd < 0) return IO_CLOSED;
+    for (;;) {
+#ifdef SOCK_NONBLOCK
+        *client = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+        *client = accept(fd, NULL, NULL);
+        if (*client >= 0) sock_setnonblocking(*client);
+#endif
+        if (*client >= 0) return IO_DONE;
+        int err = errno;
+        if (err == EINTR || err == ECONNABORTED) continue;   /* a client gave up: take the next */
+        if (err != EAGAIN && err != EWOULDBLOCK) return err;
+        if ((err = wait_fd(fd, WAIT_R, tm)) != IO_DONE) return err;
+    }
+}
+
+int sock_send(void *ctx, const char *data, size_t n, size_t *sent) {
+    int fd = *(int *) ctx;
+    *sent = 0;
+    if (fd < 0) return IO_CLOSED;
+    for (;;) {
+        ssize_t r = send(fd, data, n, SOCK_SENDFLAGS);
+        if (r >= 0) { *sent = (size_t) r; return IO_DONE; }
+        int err = errno;
+        if (err == EINTR) continue;
+        if (err == EAGAIN || err == EWOULDBLOCK) return IO_WANTWRITE;
+        if (err == EPIPE || err == ECONNRESET || err == ECONNABORTED) return IO_CLOSED;
+        return err;
+    }
+}
+
+int sock_recv(void *ctx, char *data, size_t n, size_t *got) {
+    int fd = *(int *) ctx;
+    *got = 0;
+    if (fd < 0) return IO_CLOSED;
+    for (;;) {
+        ssize_t r = recv(fd, data, n, 0);
+        if (r > 0) { *got = (size_t) r; return IO_DONE; }
+        if (r == 0) return IO_CLOSED;
+        int err = errno;
+        if (err == EINTR) continue;
+        if (err == EAGAIN || err == EWOULDBLOCK) return IO_WANTREAD;
+        if (err == ECONNRESET || err == ECONNABORTED) return IO_CLOSED;
+        return err;
+    }
+}
+
+const char *sock_ioerror(void *ctx, int err) {
+    (void) ctx;
+    return sock_strerror(err);
+}
+
+const char *sock_strerror(int err) {
+    switch (err) {
+        case IO_DONE: return NULL;
+        case IO_TIMEOUT: case IO_WANTREAD: case IO_WANTWRITE: case ETIMEDOUT: return "timeout";
+        case IO_CLOSED: case EPIPE: case ECONNRESET: case ECONNABORTED: return "closed";
+        case EADDRINUSE: return "address already in use";
+        case EISCONN: return "already connected";
+        case EACCES: return "permission denied";
+        case ECONNREFUSED: return "connection refused";
+        default: return err > 0 ? strerror(err) : "unknown error";
+    }
+}
+
+const char *sock_gaistrerror(int err) {
+    switch (err) {
+        case 0: return NULL;
+        case EAI_AGAIN: return "temporary failure in name resolution";
+        case EAI_BADFLAGS: return "invalid value for ai_flags";
+        case EAI_FAIL: return "non-recoverable failure in name resolution";
+        case EAI_FAMILY: return "ai_family not supported";
+        case EAI_MEMORY: return "memory allocation failure";
+        case EAI_NONAME: return "host or service not provided, or not known";
+#ifdef EAI_OVERFLOW
+        case EAI_OVERFLOW: return "argument buffer overflow";
+#endif
+#ifdef EAI_PROTOCOL
+        case EAI_PROTOCOL: return "resolved protocol is unknown";
+#endif
+        case EAI_SERVICE: return "service not supported for socket type";
+        case EAI_SOCKTYPE: return "ai_socktype not supported";
+        case EAI_SYSTEM: return strerror(errno);
+        default: return gai_strerror(err);
+    }
+}

@@ -1,0 +1,29 @@
+#ifndef NETSOCKET_SOCK_H
+#define NETSOCKET_SOCK_H
+/* Every syscall on a socket: non-blocking, close-on-exec, EINTR handled,
+ * errno mapped to LuaSocket's strings. */
+#include <stddef.h>
+#include <sys/socket.h>
+#include "timeout.h"
+
+int sock_create(int *fd, int family, int type, int protocol);
+int sock_setnonblocking(int fd);
+void sock_close(int *fd);
+int sock_bind(int fd, const struct sockaddr *addr, socklen_t len);
+int sock_listen(int fd, int backlog);
+/* Starts or completes a connect, waiting until the deadline. */
+int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, const timeout *tm);
+int sock_accept(int fd, int *client, const timeout *tm);
+int sock_shutdown(int fd, int how);
+
+/* io-backend entry points for a plain fd; ctx points to the int fd. */
+int sock_send(void *ctx, const char *data, size_t n, size_t *sent);
+int sock_recv(void *ctx, char *data, size_t n, size_t *got);
+const char *sock_ioerror(void *ctx, int err);
+
+/* Result code (IO_* or errno) to text; NULL for IO_DONE. */
+const char *sock_strerror(int err);
+/* getaddrinfo/getnameinfo code to text. */
+const char *sock_gaistrerror(int err);
+
+#endif
