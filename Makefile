@@ -58,19 +58,23 @@ $(CORE_SO): $(CORE_OBJ)
 test: deps all
 	@$(TEST_ENV) sh scripts/run-specs.sh $(BUSTED) spec
 
-# Same suite, module built with AddressSanitizer + UBSan; the interpreter is
-# not instrumented, so the ASan runtime is preloaded.
+# Same suite, module built with AddressSanitizer + UBSan, run by an
+# interpreter linked with the same runtimes (tools/asan_lua.c).
 ASAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT='-O1 -g' \
-	    EXTRA_CFLAGS='$(ASAN_FLAGS)' EXTRA_LDFLAGS='$(ASAN_FLAGS)' all
+	    EXTRA_CFLAGS='$(ASAN_FLAGS)' EXTRA_LDFLAGS='$(ASAN_FLAGS)' all build-asan/lua
 	@$(MAKE) --no-print-directory BUILD=build-asan asan-run
 
+build-asan/lua: tools/asan_lua.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O1 -g $(WARN) $(ASAN_FLAGS) $(LUA_CFLAGS) $< -o $@ \
+	    $$($(PKG_CONFIG) --libs lua$(LUA_VERSION))
+
 asan-run:
-	@$(TEST_ENV) LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	@$(TEST_ENV) NETSOCKET_LUA=$(CURDIR)/build-asan/lua \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp:print_suppressions=0 \
-	    NETSOCKET_ASAN=1 sh scripts/run-specs.sh $(BUSTED) spec
+	    sh scripts/run-specs.sh busted --lua=$(CURDIR)/build-asan/lua --helper=spec/setup.lua spec
 
 demo: deps all
 	@$(TEST_ENV) $(LUA) samples/demo.lua

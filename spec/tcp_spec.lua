@@ -461,10 +461,18 @@ describe("tcp connect (§4.2)", function()
   end)
 
   it("connect on a connected client gives nil,'already connected'", function()
+    -- §4.2: the fd is non-blocking, so Linux completes the socket's
+    -- "connecting" state on the first repeated connect() (returns 0, hence 1
+    -- as in step 3 of the non-blocking pattern, and as in 3.x); from then on
+    -- it is EISCONN.
     local c, _, _, port = trio()
+    local fd = c:getfd()
     local r, e = c:connect("127.0.0.1", port)
+    assert.is_true(r == 1 or e == "already connected", tostring(r) .. " " .. tostring(e))
+    r, e = c:connect("127.0.0.1", port)
     assert.is_nil(r)
     assert.equal("already connected", e)
+    assert.equal(fd, c:getfd())
   end)
 
   it("connect('' , port) gives 'host or service not provided, or not known'", function()
@@ -900,6 +908,12 @@ describe("tcp options (§4.5)", function()
       "bad argument #1 to 'getoption'", "(unsupported option `foo')")
   end)
 
+  it("'error' is get-only: setoption('error') is an unsupported option", function()
+    local m = track(socket.tcp4())
+    raises(function() return m:setoption("error", true) end,
+      "bad argument #1 to 'setoption'", "(unsupported option `error')")
+  end)
+
   it("a UDP-only option is unsupported on TCP", function()
     local m = track(socket.tcp4())
     raises(function() return m:setoption("broadcast", true) end,
@@ -950,6 +964,18 @@ describe("tcp options (§4.5)", function()
       assert.equal(val, v, name)
       isint(v, name)
     end
+  end)
+
+  it("IPv6 sockets the library creates get ipv6-v6only=true (§2)", function()
+    local m = track(socket.tcp())
+    assert.equal(1, m:bind("::", 0))
+    assert.is_true(m:getoption("ipv6-v6only"))
+    local s = track(assert(socket.bind("::1", 0)))
+    assert.is_true(s:getoption("ipv6-v6only"))
+    local _, port = s:getsockname()
+    local c = track(assert(socket.connect("::1", port)))
+    assert.is_true(c:getoption("ipv6-v6only"))
+    track(assert(s:accept()))
   end)
 
   it("int options use tonumber(v): a numeric string works", function()

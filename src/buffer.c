@@ -235,15 +235,24 @@ int buffer_meth_receive(lua_State *L, buffer *b) {
     return 3;
 }
 
+/* A position argument, truncated toward zero as 3.x does before it counts
+ * negative positions from the end; huge values and NaN are clamped. */
+static long long buffer_pos(lua_State *L, int idx, long long def) {
+    lua_Number n = luaL_optnumber(L, idx, (lua_Number) def);
+    if (n != n) return 0;
+    if (n > 4e18) return (long long) 4e18;
+    if (n < -4e18) return (long long) -4e18;
+    return (long long) n;
+}
+
 /* string.sub-style range over a string of `size` bytes: i..j, 1-based. */
 static void buffer_range(lua_State *L, int idx, size_t size, size_t *i, size_t *j) {
-    lua_Number ni = luaL_optnumber(L, idx, 1);
-    lua_Number nj = luaL_optnumber(L, idx + 1, -1);
-    lua_Number s = (lua_Number) size;
+    long long s = (long long) size;
+    long long ni = buffer_pos(L, idx, 1), nj = buffer_pos(L, idx + 1, -1);
     if (ni < 0) ni = s + ni + 1;
     if (nj < 0) nj = s + nj + 1;
-    if (!(ni >= 1)) ni = 1;                 /* also NaN */
-    if (!(nj <= s)) nj = s;
+    if (ni < 1) ni = 1;
+    if (nj > s) nj = s;
     if (nj < 0) nj = 0;
     *i = (size_t) ni;
     *j = (size_t) nj;

@@ -26,8 +26,8 @@ static int wait_poll(int fd, int what, double seconds, const timeout *tm) {
                     : seconds > 0 ? fmax(0, deadline - timeout_monotonic()) : seconds;
         int ret = poll(&p, 1, wait_ms(left));
         if (ret > 0) return IO_DONE;      /* errors and hangups surface in the next syscall */
-        if (ret < 0 && errno != EINTR) return errno;
-        if (ret == 0 && left == 0) return IO_TIMEOUT;
+        if (ret == 0) return IO_TIMEOUT;  /* this wait's limit ran out (b bounds each wait) */
+        if (errno != EINTR) return errno;
     }
 }
 
