@@ -1,0 +1,70 @@
+-- The build: warning-free under gcc and clang, and the module exports
+-- nothing but luaopen_* (issue: "The foundation").
+local H = require("helper")
+
+local root = os.getenv("NETSOCKET_BUILD"):match("^(.*)/[^/]+$")
+
+local function sh(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local out = p:read("a")
+  local ok = p:close()
+  return ok, out
+end
+
+describe("build", function()
+  for _, cc in ipairs({ "gcc", "clang" }) do
+    it("compiles with -Wall -Wextra -Werror under " .. cc .. " and exports only luaopen_*", function()
+      local dir = os.tmpname()
+      os.remove(dir)
+      local ok, out = sh(("make -s -C %q lib CC=%s BUILD=%q"):format(root, cc, dir))
+      assert.is_true(ok, out)
+      assert.is_nil(out:find("warning", 1, true), out)
+      local nok, syms = sh(("nm -D --defined-only %q/socket/core.so"):format(dir))
+      assert.is_true(nok, syms)
+      local exported = {}
+      for name in syms:gmatch("%x+ %u (%S+)") do exported[#exported + 1] = name end
+      assert.are.same({ "luaopen_socket_core" }, exported)
+      sh(("rm -rf %q"):format(dir))
+    end)
+  end
+
+  it("the module's compile flags include the strict warning set", function()
+    local ok, out = sh(("make -s -n -B -C %q lib BUILD=/nonexistent"):format(root))
+    assert.is_true(ok, out)
+    for _, flag in ipairs({ "-Wall", "-Wextra", "-Werror", "-std=c11", "-fvisibility=hidden" }) do
+      assert.is_truthy(out:find(flag, 1, true), flag)
+    end
+  end)
+end)
+
+describe("samples", function()
+  it("make demo's tour runs a real server and client and reports every reply matched", function()
+    local ok, out = sh(("cd %q && %s samples/demo.lua"):format(root, H.LUA))
+    assert.is_true(ok, out)
+    assert.is_truthy(out:find('client sent "hello, netsocket", received "hello, netsocket"', 1, true), out)
+    assert.is_truthy(out:find("demo: done, all replies matched", 1, true), out)
+    assert.is_truthy(out:find("server: closed", 1, true), out)
+  end)
+
+  it("echo_client talks to echo_server and stops it with quit", function()
+    local server = io.popen(("%s %q/samples/echo_server.lua 127.0.0.1 0 10"):format(H.LUA, root))
+    local port = server:read("l"):match("port (%d+)")
+    assert.is_truthy(port)
+    local ok, out = sh(("%s %q/samples/echo_client.lua 127.0.0.1 %s one 'two words' quit")
+      :format(H.LUA, root, port))
+    assert.is_true(ok, out)
+    assert.are.equal(table.concat({
+      'client: sent "one", got "one"',
+      'client: sent "two words", got "two words"',
+      'client: sent "quit", got "bye"', "" }, "\n"), out)
+    local log = server:read("a")
+    assert.is_true(server:close())
+    assert.is_truthy(log:find("server: closed", 1, true), log)
+  end)
+
+  it("echo_client without arguments prints its usage and fails", function()
+    local ok, out = sh(("%s %q/samples/echo_client.lua"):format(H.LUA, root))
+    assert.is_falsy(ok)
+    assert.is_truthy(out:find("usage:", 1, true))
+  end)
+end)
