@@ -60,6 +60,7 @@ local function bindtable(t)
   if not families[family] then
     error("bad argument #1 to 'bind' (invalid family '" .. tostring(family) .. "')", 3)
   end
+  if t.port == nil then error("bad argument #1 to 'bind' (field 'port' missing)", 3) end
   if t.ssl ~= nil then return nil, "ssl not available" end
   local host = t.host or "*"
   if host == "*" then host = family == "inet6" and "::" or "0.0.0.0" end

@@ -1,6 +1,9 @@
 /* Receive patterns and ranged sends over an io backend (API.md §4.3, §4.4).
  * Lines are found with memchr; reads land straight in the buffer, which
- * compacts only when it must and grows geometrically for long reads. */
+ * compacts only when it must and grows geometrically for long reads.
+ * Unlike 3.x, a syscall is not limited to 8192 bytes: a long read asks for
+ * all the room it has and a send hands the kernel the whole range. Results
+ * are the same (the kernel decides how much moves); syscalls are fewer. */
 #include <string.h>
 #include "lauxlib.h"
 #include "buffer.h"
@@ -60,7 +63,7 @@ static void buffer_reserve(lua_State *L, buffer *b, size_t room) {
 
 /* Reads at most `max` more bytes into the buffer (making room for `room`),
  * waiting as the timeout allows. IO_DONE, IO_CLOSED, IO_TIMEOUT or errno. */
-static int buffer_more(lua_State *L, buffer *b, size_t room, size_t max) {
+static int buffer_more(lua_State *L, buffer *b, size_t room, size_t max, const timeout *tm) {
     buffer_reserve(L, b, room);
     size_t n = b->cap - b->last;
     if (n > max) n = max;
@@ -72,14 +75,19 @@ static int buffer_more(lua_State *L, buffer *b, size_t room, size_t max) {
             return IO_DONE;
         }
         if (err != IO_WANTREAD && err != IO_WANTWRITE) return err;
-        err = wait_fd(*b->io->fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, b->tm);
+        err = wait_fd(*b->io->fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, tm);
         if (err != IO_DONE) return err;
     }
 }
 
+/* Byte counters saturate instead of wrapping (setstats can set any value). */
+static lua_Integer buffer_add(lua_Integer count, size_t n) {
+    return (lua_Unsigned) (LUA_MAXINTEGER - count) < n ? LUA_MAXINTEGER : count + (lua_Integer) n;
+}
+
 static void buffer_consume(buffer *b, size_t n) {
     b->first += n;
-    b->received += (lua_Integer) n;
+    b->received = buffer_add(b->received, n);
     if (b->first == b->last) b->first = b->last = 0;
 }
 
@@ -169,7 +177,7 @@ int buffer_meth_receive(lua_State *L, buffer *b) {
             }
             size_t need = count - plen;
             if (need == 0) {                       /* receive(0): wait for readability */
-                if (buffer_isempty(b)) err = buffer_more(L, b, 1, (size_t) -1);
+                if (buffer_isempty(b)) err = buffer_more(L, b, 1, (size_t) -1, b->tm);
                 if (err == IO_DONE) {
                     lua_pushliteral(L, "");
                     lua_pushnil(L);
@@ -181,7 +189,7 @@ int buffer_meth_receive(lua_State *L, buffer *b) {
             while (b->last - b->first < need) {
                 size_t left = need - (b->last - b->first);
                 size_t room = buffer_room(b, BUFFER_SIZE);
-                err = buffer_more(L, b, left < room ? left : room, (size_t) -1);
+                err = buffer_more(L, b, left < room ? left : room, (size_t) -1, b->tm);
                 if (err != IO_DONE) break;
             }
             take = err == IO_DONE ? need : b->last - b->first;
@@ -200,7 +208,7 @@ int buffer_meth_receive(lua_State *L, buffer *b) {
                     break;
                 }
                 scanned = avail;
-                err = buffer_more(L, b, buffer_room(b, 1024), (size_t) -1);
+                err = buffer_more(L, b, buffer_room(b, 1024), (size_t) -1, b->tm);
                 if (err != IO_DONE) {
                     take = b->last - b->first;
                     break;
@@ -209,7 +217,7 @@ int buffer_meth_receive(lua_State *L, buffer *b) {
             break;
         }
         case PAT_ALL: {
-            do err = buffer_more(L, b, buffer_room(b, BUFFER_SIZE), (size_t) -1);
+            do err = buffer_more(L, b, buffer_room(b, BUFFER_SIZE), (size_t) -1, b->tm);
             while (err == IO_DONE);
             take = b->last - b->first;
             if (err == IO_CLOSED && take > 0) err = IO_DONE;   /* EOF ends "*a" */
@@ -271,7 +279,7 @@ static int buffer_sendall(buffer *b, const char *data, size_t n, size_t *sent) {
         err = wait_fd(*b->io->fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, b->tm);
         if (err != IO_DONE) break;
     }
-    b->sent += (lua_Integer) *sent;
+    b->sent = buffer_add(b->sent, *sent);
     return err;
 }
 
@@ -306,7 +314,7 @@ int buffer_meth_sendsome(lua_State *L, buffer *b) {
     if (i <= j) {
         err = b->io->send(b->io->ctx, data + i - 1, j - i + 1, &sent);
         if (err == IO_WANTREAD || err == IO_WANTWRITE) err = IO_DONE;   /* not an error here */
-        b->sent += (lua_Integer) sent;
+        b->sent = buffer_add(b->sent, sent);
     }
     return buffer_pushsent(L, b, err, i - 1 + sent);
 }
@@ -315,18 +323,17 @@ int buffer_meth_receivesome(lua_State *L, buffer *b) {
     lua_Number nmax = luaL_checknumber(L, 2);
     luaL_argcheck(L, nmax >= 1, 2, "size must be positive");
     size_t max = nmax >= 4e18 ? (size_t) 4e18 : (size_t) nmax;
-    timeout percall, *saved = b->tm;
-    if (!lua_isnoneornil(L, 3)) {
+    timeout percall, *tm = b->tm;
+    if (!lua_isnoneornil(L, 3)) {              /* a per-call limit for this call only */
         timeout_init(&percall, luaL_checknumber(L, 3), -1);
-        b->tm = &percall;
+        tm = &percall;
     }
-    timeout_markstart(b->tm);
+    timeout_markstart(tm);
     int err = IO_DONE;
     if (buffer_isempty(b)) {
         size_t room = max < 256 * 1024 ? max : 256 * 1024;
-        err = buffer_more(L, b, room, max);
+        err = buffer_more(L, b, room, max, tm);
     }
-    b->tm = saved;
     if (err != IO_DONE) {
         lua_pushnil(L);
         lua_pushstring(L, b->io->error(b->io->ctx, err));
@@ -347,9 +354,15 @@ int buffer_meth_getstats(lua_State *L, buffer *b) {
     return 3;
 }
 
+/* A counter from setstats: clamped to 0..maxinteger (NaN -> 0). */
+static lua_Integer buffer_count(lua_Number n) {
+    if (!(n > 0)) return 0;
+    return n >= 9.2e18 ? LUA_MAXINTEGER : (lua_Integer) n;
+}
+
 int buffer_meth_setstats(lua_State *L, buffer *b) {
-    b->received = (lua_Integer) luaL_optnumber(L, 2, (lua_Number) b->received);
-    b->sent = (lua_Integer) luaL_optnumber(L, 3, (lua_Number) b->sent);
+    b->received = buffer_count(luaL_optnumber(L, 2, (lua_Number) b->received));
+    b->sent = buffer_count(luaL_optnumber(L, 3, (lua_Number) b->sent));
     if (lua_isnumber(L, 4)) b->birthday = timeout_monotonic() - lua_tonumber(L, 4);
     lua_pushinteger(L, 1);
     return 1;

@@ -3,12 +3,39 @@
 #include <string.h>
 #include "class.h"
 
-static const char class_selectable_key = 0;  /* its address marks selectable metatables */
+/* Group membership lives in the registry, keyed by the metatable itself:
+ * registry[&class_groups][group][metatable] = true. A string key in a
+ * foreign metatable therefore never makes its userdata pass for ours. The
+ * string keys of 3.x (mt["tcp{any}"] = true) are set too, for scripts. */
+static const char class_groups = 0;
+
+/* Pushes the member set of `group` and returns 1; returns 0 with the stack
+ * unchanged when it does not exist and `create` is 0. */
+static int class_pushgroup(lua_State *L, const char *group, int create) {
+    int top = lua_gettop(L);
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &class_groups) != LUA_TTABLE) {
+        lua_settop(L, top);
+        if (!create) return 0;
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &class_groups);
+    }
+    if (lua_getfield(L, -1, group) != LUA_TTABLE) {         /* groups, x */
+        lua_pop(L, 1);
+        if (!create) {
+            lua_settop(L, top);
+            return 0;
+        }
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -3, group);                        /* groups, set */
+    }
+    lua_remove(L, -2);
+    return 1;
+}
 
 void class_new(lua_State *L, const char *name, const luaL_Reg *methods, const luaL_Reg *meta) {
     luaL_newmetatable(L, name);               /* also sets __name */
-    lua_pushboolean(L, 1);
-    lua_setfield(L, -2, name);                /* a class is a group of itself */
     luaL_setfuncs(L, meta, 0);
     lua_newtable(L);
     luaL_setfuncs(L, methods, 0);
@@ -16,22 +43,22 @@ void class_new(lua_State *L, const char *name, const luaL_Reg *methods, const lu
     lua_setfield(L, -2, "class");
     lua_setfield(L, -2, "__index");
     lua_pop(L, 1);
+    class_add(L, name, name);                 /* a class is a group of itself */
 }
 
 void class_add(lua_State *L, const char *name, const char *group) {
     luaL_getmetatable(L, name);
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, group);
-    lua_pop(L, 1);
+    class_pushgroup(L, group, 1);
+    lua_pushvalue(L, -2);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, -3);
+    lua_pop(L, 2);
 }
 
 void class_selectable(lua_State *L, const char *name) {
-    luaL_getmetatable(L, name);
-    lua_pushboolean(L, 1);
-    lua_setfield(L, -2, "select{able}");
-    lua_pushboolean(L, 1);
-    lua_rawsetp(L, -2, &class_selectable_key);
-    lua_pop(L, 1);
+    class_add(L, name, "select{able}");
 }
 
 void class_set(lua_State *L, int idx, const char *name) {
@@ -54,9 +81,13 @@ void *class_check(lua_State *L, int idx, const char *name) {
 
 void *class_testgroup(lua_State *L, int idx, const char *group) {
     void *p = lua_touserdata(L, idx);
-    if (p == NULL || !lua_getmetatable(L, idx)) return NULL;
-    int in = lua_getfield(L, -1, group) == LUA_TBOOLEAN && lua_toboolean(L, -1);
-    lua_pop(L, 2);
+    if (p == NULL) return NULL;
+    int top = lua_gettop(L), in = 0;
+    if (lua_getmetatable(L, idx) && class_pushgroup(L, group, 0)) {   /* mt, set */
+        lua_pushvalue(L, -2);
+        in = lua_rawget(L, -2) != LUA_TNIL;
+    }
+    lua_settop(L, top);
     return in ? p : NULL;
 }
 
@@ -67,11 +98,13 @@ void *class_checkgroup(lua_State *L, int idx, const char *group) {
 }
 
 class_base *class_tobase(lua_State *L, int idx) {
-    void *p = lua_touserdata(L, idx);
-    if (p == NULL || !lua_getmetatable(L, idx)) return NULL;
-    int ok = lua_rawgetp(L, -1, &class_selectable_key) == LUA_TBOOLEAN;
-    lua_pop(L, 2);
-    return ok ? (class_base *) p : NULL;
+    return (class_base *) class_testgroup(L, idx, "select{able}");
+}
+
+int class_checkfd(lua_State *L, int idx) {
+    lua_Number n = luaL_checknumber(L, idx);
+    luaL_argcheck(L, n >= -2147483648.0 && n <= 2147483647.0, idx, "invalid descriptor");
+    return (int) n;
 }
 
 int class_tostring(lua_State *L) {

@@ -25,6 +25,16 @@ void *class_checkgroup(lua_State *L, int idx, const char *group);
 void *class_testgroup(lua_State *L, int idx, const char *group);
 /* The class_base of a selectable userdata at idx, or NULL. */
 class_base *class_tobase(lua_State *L, int idx);
+/* Saturating number -> int (NaN -> 0): float-to-int casts out of range
+ * are undefined behaviour in C. */
+static inline int class_toint(lua_Number n) {
+    if (n != n) return 0;
+    if (n >= 2147483647.0) return 2147483647;
+    if (n <= -2147483648.0) return -2147483647 - 1;
+    return (int) n;
+}
+/* A descriptor argument: an integral number in int range, else an error. */
+int class_checkfd(lua_State *L, int idx);
 /* Shared __tostring: "<class>: <address>". */
 int class_tostring(lua_State *L);
 

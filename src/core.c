@@ -13,9 +13,9 @@
 
 /* skip(d, ...) returns the arguments after the first d. */
 static int core_skip(lua_State *L) {
-    int amount = (int) luaL_checkinteger(L, 1);
-    int ret = lua_gettop(L) - amount - 1;
-    return ret >= 0 ? ret : 0;
+    lua_Integer amount = luaL_checkinteger(L, 1);
+    lua_Integer ret = (lua_Integer) lua_gettop(L) - 1 - (amount < 0 ? 0 : amount);
+    return ret > 0 ? (int) ret : 0;
 }
 
 static int core_unload(lua_State *L) {

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include "lauxlib.h"
+#include "class.h"
 #include "options.h"
 #include "sock.h"
 
@@ -46,7 +47,7 @@ static int options_getbool(lua_State *L, int fd, const options_row *row) {
 }
 
 static int options_setint(lua_State *L, int fd, const options_row *row) {
-    int v = (int) lua_tonumber(L, 3);          /* tonumber(v); missing counts as 0 */
+    int v = class_toint(lua_tonumber(L, 3));   /* tonumber(v); missing counts as 0 */
     return options_setraw(L, fd, row, &v, sizeof v);
 }
 
@@ -65,7 +66,7 @@ static int options_setlinger(lua_State *L, int fd, const options_row *row) {
     li.l_onoff = lua_toboolean(L, -1);
     if (!lua_isnumber(L, (lua_getfield(L, 3, "timeout"), -1)))
         luaL_argerror(L, 3, "number 'timeout' field expected");
-    li.l_linger = (int) lua_tonumber(L, -1);
+    li.l_linger = class_toint(lua_tonumber(L, -1));
     lua_pop(L, 2);
     return options_setraw(L, fd, row, &li, sizeof li);
 }

@@ -79,7 +79,7 @@ static int tcp_meth_close(lua_State *L) {
 
 /* __gc and __close: release the fd whatever state the object is in. */
 static int tcp_gc(lua_State *L) {
-    tcp *t = lua_touserdata(L, 1);
+    tcp *t = class_testgroup(L, 1, TCP_ANY);     /* a metamethod can be called on anything */
     if (t != NULL) {
         sock_close(&t->base.fd);
         buffer_free(L, &t->buf);
@@ -96,7 +96,7 @@ static int tcp_meth_getfd(lua_State *L) {
 /* Swaps the fd without closing the old one, as 3.x (LuaSec relies on it). */
 static int tcp_meth_setfd(lua_State *L) {
     tcp *t = class_checkgroup(L, 1, TCP_ANY);
-    t->base.fd = (int) luaL_checknumber(L, 2);
+    t->base.fd = class_checkfd(L, 2);
     return 0;
 }
 
@@ -155,7 +155,11 @@ static int tcp_meth_connect(lua_State *L) {
         timeout_markstart(&t->tm);
         err = inet_tryconnect(&t->base.fd, &t->family, host, serv, SOCK_STREAM, &t->tm, 1,
                               &t->connerr);
-        if (t->connerr == IO_TIMEOUT || t->connerr == IO_DONE) t->connerr = 0;
+        /* Only a failed attempt is a status; "already connected" (EISCONN),
+         * "in progress" (EALREADY) and a timeout say nothing against it. */
+        if (t->connerr <= 0 || t->connerr == EISCONN || t->connerr == EALREADY ||
+            t->connerr == EINPROGRESS)
+            t->connerr = 0;
     }
     class_set(L, 1, TCP_CLIENT);
     return err ? tcp_pusherror(L, err) : tcp_pushok(L);
@@ -175,7 +179,7 @@ static int tcp_meth_bind(lua_State *L) {
 
 static int tcp_meth_listen(lua_State *L) {
     tcp *t = class_check(L, 1, TCP_MASTER);
-    int backlog = (int) luaL_optinteger(L, 2, 32);
+    int backlog = class_toint(luaL_optnumber(L, 2, 32));
     int err = sock_listen(t->base.fd, backlog);
     if (err != IO_DONE) return tcp_pusherror(L, strerror(err));
     class_set(L, 1, TCP_SERVER);
@@ -192,6 +196,48 @@ static int tcp_meth_accept(lua_State *L) {
     if (err != IO_DONE) return tcp_pusherror(L, sock_strerror(err));
     return 1;
 }
+
+/* server:foreachaccept(handler): handler(client) per client until it returns
+ * false (-> true) or accept fails with anything but "timeout" (-> nil, err). */
+static int tcp_meth_foreachaccept(lua_State *L) {
+    class_check(L, 1, TCP_SERVER);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    for (;;) {
+        lua_settop(L, 2);
+        if (tcp_meth_accept(L) == 2) {               /* nil, err */
+            if (strcmp(lua_tostring(L, -1), "timeout") == 0) continue;
+            return 2;
+        }
+        lua_pushvalue(L, 2);
+        lua_insert(L, -2);
+        lua_call(L, 1, 1);
+        if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+            lua_pushboolean(L, 1);
+            return 1;
+        }
+    }
+}
+
+/* setssl, acceptnossl and starttls belong to socket.ssl (§9.5): they load it
+ * on first use and call its function of the same name with the same
+ * arguments. Without the TLS module they answer nil, "ssl not available". */
+static int tcp_ssl(lua_State *L, const char *cls, const char *name) {
+    class_check(L, 1, cls);
+    int n = lua_gettop(L);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "socket.ssl");
+    if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1) ||
+        lua_getfield(L, -1, name) != LUA_TFUNCTION)
+        return tcp_pusherror(L, "ssl not available");
+    lua_remove(L, n + 1);
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int tcp_meth_setssl(lua_State *L) { return tcp_ssl(L, TCP_SERVER, "setssl"); }
+static int tcp_meth_acceptnossl(lua_State *L) { return tcp_ssl(L, TCP_SERVER, "acceptnossl"); }
+static int tcp_meth_starttls(lua_State *L) { return tcp_ssl(L, TCP_CLIENT, "starttls"); }
 
 /* ---- client ------------------------------------------------------------- */
 
@@ -357,36 +403,47 @@ static int tcp_finishconnect(lua_State *L, tcp *t, const char *host, const char 
     return 1;
 }
 
-static const char *tcp_field(lua_State *L, const char *key, int type) {
+/* Pushes t[key] after checking its type; misuse names the field. */
+static void tcp_field(lua_State *L, const char *key, int type, int required) {
     int got = lua_getfield(L, 1, key);
-    if (got != LUA_TNIL && got != type &&
-        !(type == LUA_TSTRING && got == LUA_TNUMBER) && !(type == LUA_TNUMBER && lua_isnumber(L, -1))) {
+    if (got == LUA_TNIL && !required) return;
+    int ok = got == type || (type == LUA_TSTRING && got == LUA_TNUMBER) ||
+             (type == LUA_TNUMBER && lua_isnumber(L, -1));
+    if (!ok)
         luaL_error(L, "bad argument #1 to 'connect' (field '%s': %s expected, got %s)",
                    key, lua_typename(L, type), luaL_typename(L, -1));
-    }
-    return got == LUA_TNIL ? NULL : lua_typename(L, got);
 }
 
 /* socket.connect{host=, port=, timeout=, family=, localaddress=, localport=,
  * nodelay=, keepalive=, ssl=}: `timeout` bounds the whole connect. */
 static int tcp_connect_table(lua_State *L) {
+    static const char *const famnames[] = {"unspec", "inet", "inet6", NULL};
+    static const int famvalues[] = {AF_UNSPEC, AF_INET, AF_INET6};
     lua_settop(L, 1);
-    tcp_field(L, "host", LUA_TSTRING);      /* 2 */
-    tcp_field(L, "port", LUA_TSTRING);      /* 3 */
-    tcp_field(L, "localaddress", LUA_TSTRING); /* 4 */
-    tcp_field(L, "localport", LUA_TSTRING); /* 5 */
-    lua_getfield(L, 1, "family");           /* 6 */
-    int has_timeout = tcp_field(L, "timeout", LUA_TNUMBER) != NULL;   /* 7 */
-    tcp_field(L, "nodelay", LUA_TBOOLEAN);  /* 8 */
-    tcp_field(L, "keepalive", LUA_TBOOLEAN);/* 9 */
+    tcp_field(L, "host", LUA_TSTRING, 1);          /* 2 */
+    tcp_field(L, "port", LUA_TSTRING, 1);          /* 3 */
+    tcp_field(L, "localaddress", LUA_TSTRING, 0);  /* 4 */
+    tcp_field(L, "localport", LUA_TSTRING, 0);     /* 5 */
+    tcp_field(L, "family", LUA_TSTRING, 0);        /* 6 */
+    tcp_field(L, "timeout", LUA_TNUMBER, 0);       /* 7 */
+    tcp_field(L, "nodelay", LUA_TBOOLEAN, 0);      /* 8 */
+    tcp_field(L, "keepalive", LUA_TBOOLEAN, 0);    /* 9 */
     int has_ssl = lua_getfield(L, 1, "ssl") != LUA_TNIL;   /* 10 */
-    const char *host = luaL_checkstring(L, 2);
+    const char *host = lua_tostring(L, 2);
     char pbuf[8], lbuf[8];
     const char *serv = inet_optport(L, 3, NULL, pbuf);
-    const char *laddr = luaL_optstring(L, 4, NULL);
+    const char *laddr = lua_tostring(L, 4);
     const char *lserv = inet_optport(L, 5, "0", lbuf);
-    int family = inet_checkfamily(L, 6, "unspec");
-    double limit = has_timeout ? lua_tonumber(L, 7) : -1;
+    int family = AF_UNSPEC;
+    if (!lua_isnil(L, 6)) {
+        const char *name = lua_tostring(L, 6);
+        int i = 0;
+        while (famnames[i] != NULL && strcmp(famnames[i], name) != 0) i++;
+        if (famnames[i] == NULL)
+            return luaL_error(L, "bad argument #1 to 'connect' (invalid family '%s')", name);
+        family = famvalues[i];
+    }
+    double limit = lua_isnil(L, 7) ? -1 : lua_tonumber(L, 7);
     if (serv == NULL || lserv == NULL) return tcp_pusherror(L, "invalid port");
     if (has_ssl) return tcp_pusherror(L, "ssl not available");
     tcp *t = tcp_push(L, family, TCP_CLIENT);
@@ -424,7 +481,7 @@ static int tcp_lua_connect(lua_State *L) {
 
 /* socket.fromfd(fd, "tcp{...}"): adopt a descriptor (registered in core.c). */
 static int tcp_lua_fromfd(lua_State *L) {
-    int fd = (int) luaL_checkinteger(L, 1);
+    int fd = class_checkfd(L, 1);
     const char *cls = luaL_checkstring(L, 2);
     tcp *t = tcp_push(L, AF_UNSPEC, cls);
     struct sockaddr_storage ss;
@@ -446,11 +503,13 @@ static int tcp_lua_fromfd(lua_State *L) {
 void tcp_open(lua_State *L) {
     static const luaL_Reg methods[] = {
         {"accept", tcp_meth_accept},
+        {"acceptnossl", tcp_meth_acceptnossl},
         {"bind", tcp_meth_bind},
         {"close", tcp_meth_close},
         {"connect", tcp_meth_connect},
         {"dirty", tcp_meth_dirty},
         {"drain", tcp_meth_drain},
+        {"foreachaccept", tcp_meth_foreachaccept},
         {"getfamily", tcp_meth_getfamily},
         {"getfd", tcp_meth_getfd},
         {"getoption", tcp_meth_getoption},
@@ -468,10 +527,12 @@ void tcp_open(lua_State *L) {
         {"setfd", tcp_meth_setfd},
         {"setoption", tcp_meth_setoption},
         {"setpeername", tcp_meth_connect},
+        {"setssl", tcp_meth_setssl},
         {"setsockname", tcp_meth_bind},
         {"setstats", tcp_meth_setstats},
         {"settimeout", tcp_meth_settimeout},
         {"shutdown", tcp_meth_shutdown},
+        {"starttls", tcp_meth_starttls},
         {"waitconnected", tcp_meth_waitconnected},
         {NULL, NULL}
     };
