@@ -14,12 +14,15 @@ const char *inet_optport(lua_State *L, int idx, const char *def, char buf[8]);
 int inet_create(int *fd, int family, int socktype);
 
 /* Resolve host:serv and bind/connect to the first address that works,
- * replacing *fd with a new socket whenever the family changes. Return an
- * error string or NULL. `restart`: start the timeout anew per address;
- * *syserr gets the last socket-level result (0 after a resolver error). */
+ * replacing *fd with a new socket whenever the family changes (and, for
+ * connect, after every failed attempt). Return an error string or NULL.
+ * connect: `laddr` (optional) is bound on every socket it creates and fixes
+ * the family; `restart` starts the timeout anew per address; *syserr gets
+ * the last socket-level result (0 after a resolver error). */
 const char *inet_trybind(int *fd, int *family, const char *host, const char *serv, int socktype);
 const char *inet_tryconnect(int *fd, int *family, const char *host, const char *serv,
-                            int socktype, timeout *tm, int restart, int *syserr);
+                            const char *laddr, const char *lserv, int socktype,
+                            timeout *tm, int restart, int *syserr);
 
 /* Pushes ip, port, "inet"|"inet6" of the fd's local or peer address, or nil, err. */
 int inet_pushname(lua_State *L, int fd, int peer);

@@ -153,8 +153,8 @@ static int tcp_meth_connect(lua_State *L) {
     const char *err = "invalid port";
     if (serv != NULL) {
         timeout_markstart(&t->tm);
-        err = inet_tryconnect(&t->base.fd, &t->family, host, serv, SOCK_STREAM, &t->tm, 1,
-                              &t->connerr);
+        err = inet_tryconnect(&t->base.fd, &t->family, host, serv, NULL, NULL, SOCK_STREAM,
+                              &t->tm, 1, &t->connerr);
         /* Only a failed attempt is a status; "already connected" (EISCONN),
          * "in progress" (EALREADY) and a timeout say nothing against it. */
         if (t->connerr <= 0 || t->connerr == EISCONN || t->connerr == EALREADY ||
@@ -387,13 +387,9 @@ static int tcp_meth_waitconnected(lua_State *L) {
 /* Connects the tcp on top of the stack; on failure closes it and pushes nil, err. */
 static int tcp_finishconnect(lua_State *L, tcp *t, const char *host, const char *serv,
                              const char *laddr, const char *lserv, int restart) {
-    const char *err = NULL;
-    if (laddr != NULL) err = inet_trybind(&t->base.fd, &t->family, laddr, lserv, SOCK_STREAM);
-    if (err == NULL) {
-        timeout_markstart(&t->tm);
-        err = inet_tryconnect(&t->base.fd, &t->family, host, serv, SOCK_STREAM, &t->tm,
-                              restart, &t->connerr);
-    }
+    timeout_markstart(&t->tm);
+    const char *err = inet_tryconnect(&t->base.fd, &t->family, host, serv, laddr, lserv,
+                                      SOCK_STREAM, &t->tm, restart, &t->connerr);
     t->connerr = 0;
     timeout_init(&t->tm, -1, -1);         /* the result starts at -1,-1 */
     if (err != NULL) {
