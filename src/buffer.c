@@ -82,7 +82,8 @@ static int buffer_more(lua_State *L, buffer *b, size_t room, size_t max, const t
 
 /* Byte counters saturate instead of wrapping (setstats can set any value). */
 static lua_Integer buffer_add(lua_Integer count, size_t n) {
-    return (lua_Unsigned) (LUA_MAXINTEGER - count) < n ? LUA_MAXINTEGER : count + (lua_Integer) n;
+    lua_Unsigned room = (lua_Unsigned) LUA_MAXINTEGER - (lua_Unsigned) count;   /* no signed overflow */
+    return room < n ? LUA_MAXINTEGER : (lua_Integer) ((lua_Unsigned) count + n);
 }
 
 static void buffer_consume(buffer *b, size_t n) {
@@ -354,10 +355,13 @@ int buffer_meth_getstats(lua_State *L, buffer *b) {
     return 3;
 }
 
-/* A counter from setstats: clamped to 0..maxinteger (NaN -> 0). */
+/* A counter from setstats: truncated and clamped to the integer range
+ * (NaN -> 0); negative values are kept, as 3.x keeps them. */
 static lua_Integer buffer_count(lua_Number n) {
-    if (!(n > 0)) return 0;
-    return n >= 9.2e18 ? LUA_MAXINTEGER : (lua_Integer) n;
+    if (n != n) return 0;
+    if (n >= 9.2e18) return LUA_MAXINTEGER;
+    if (n <= -9.2e18) return LUA_MININTEGER;
+    return (lua_Integer) n;
 }
 
 int buffer_meth_setstats(lua_State *L, buffer *b) {

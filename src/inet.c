@@ -9,6 +9,7 @@
 #include "lauxlib.h"
 #include "inet.h"
 #include "io.h"
+#include "options.h"
 #include "sock.h"
 
 const char *inet_optport(lua_State *L, int idx, const char *def, char buf[8]) {
@@ -48,10 +49,9 @@ static int inet_resolve(struct addrinfo **res, int family, const char *host,
     return getaddrinfo(host, serv, &hints, res);
 }
 
-/* Makes *fd a socket of ai's family, reusing it when it already is one and
- * `fresh` is not asked for. */
-static int inet_ensure(int *fd, int *family, const struct addrinfo *ai, int fresh) {
-    if (*fd >= 0 && *family == ai->ai_family && !fresh) return IO_DONE;
+/* Makes *fd a socket of ai's family, reusing it when it already is one. */
+static int inet_ensure(int *fd, int *family, const struct addrinfo *ai) {
+    if (*fd >= 0 && *family == ai->ai_family) return IO_DONE;
     sock_close(fd);
     int err = inet_create(fd, ai->ai_family, ai->ai_socktype);
     if (err == IO_DONE) *family = ai->ai_family;
@@ -64,48 +64,50 @@ const char *inet_trybind(int *fd, int *family, const char *host, const char *ser
     if (gai != 0) return sock_gaistrerror(gai);
     int err = EAFNOSUPPORT;
     for (ai = res; ai != NULL; ai = ai->ai_next) {
-        if ((err = inet_ensure(fd, family, ai, 0)) != IO_DONE) continue;
+        if ((err = inet_ensure(fd, family, ai)) != IO_DONE) continue;
         if ((err = sock_bind(*fd, ai->ai_addr, ai->ai_addrlen)) == IO_DONE) break;
     }
     freeaddrinfo(res);
     return sock_strerror(err);
 }
 
+/* Replaces *fd, which failed to connect, by a fresh socket of the same
+ * family that carries its options and, when the object was bound, its local
+ * address: after close the address is free again (it never connected). */
+static int inet_renew(int *fd, const struct addrinfo *ai, const inet_carry *carry) {
+    struct sockaddr_storage local;
+    socklen_t len = sizeof local;
+    int keep = carry->bound && getsockname(*fd, (struct sockaddr *) &local, &len) == 0;
+    int nfd, err = inet_create(&nfd, ai->ai_family, ai->ai_socktype);
+    if (err != IO_DONE) return err;
+    if (carry->rows != NULL) options_copy(carry->rows, *fd, nfd);
+    sock_close(fd);
+    *fd = nfd;
+    return keep ? sock_bind(nfd, (struct sockaddr *) &local, len) : IO_DONE;
+}
+
 const char *inet_tryconnect(int *fd, int *family, const char *host, const char *serv,
-                            const char *laddr, const char *lserv, int socktype,
-                            timeout *tm, int restart, int *syserr) {
-    struct addrinfo *res, *ai, *local = NULL;
+                            int socktype, timeout *tm, int restart,
+                            const inet_carry *carry, int *syserr) {
+    struct addrinfo *res, *ai;
     *syserr = 0;
-    int gai = 0;
-    if (laddr != NULL) {                     /* the local address decides the family */
-        gai = inet_resolve(&local, *family, laddr, lserv, socktype, 1);
-        if (gai != 0) return sock_gaistrerror(gai);
-        *family = local->ai_family;
-    }
-    gai = inet_resolve(&res, *family, host, serv, socktype, 0);
-    if (gai != 0) {
-        if (local != NULL) freeaddrinfo(local);
-        return sock_gaistrerror(gai);
-    }
+    int gai = inet_resolve(&res, *family, host, serv, socktype, 0);
+    if (gai != 0) return sock_gaistrerror(gai);
     int err = EAFNOSUPPORT, failed = 0;
     for (ai = res; ai != NULL; ai = ai->ai_next) {
         if (restart) timeout_markstart(tm);
         /* POSIX leaves a socket unspecified after a failed connect (BSDs and
-         * gVisor refuse to reuse it): each further attempt gets a new one. */
-        if ((err = inet_ensure(fd, family, ai, failed || (local && *fd < 0))) != IO_DONE) continue;
-        if (local != NULL && (failed || ai == res) &&
-            (err = sock_bind(*fd, local->ai_addr, local->ai_addrlen)) != IO_DONE) {
-            failed = 1;
-            continue;
-        }
+         * gVisor refuse to reuse it): the next attempt gets a new one. */
+        if (failed && *fd >= 0 && *family == ai->ai_family) err = inet_renew(fd, ai, carry);
+        else err = inet_ensure(fd, family, ai);
+        failed = 1;
+        if (err != IO_DONE) continue;
         err = sock_connect(*fd, ai->ai_addr, ai->ai_addrlen, tm);
         /* With a zero timeout only the first address is tried (LuaSocket). */
         if (err == IO_DONE || timeout_iszero(tm)) break;
         if (err == IO_TIMEOUT && timeout_left(tm) == 0 && !restart) break;
-        failed = 1;
     }
     freeaddrinfo(res);
-    if (local != NULL) freeaddrinfo(local);
     *syserr = err;
     return sock_strerror(err);
 }

@@ -13,16 +13,23 @@ const char *inet_optport(lua_State *L, int idx, const char *def, char buf[8]);
 /* Creates a socket of `family`; inet6 sockets get IPV6_V6ONLY. */
 int inet_create(int *fd, int family, int socktype);
 
-/* Resolve host:serv and bind/connect to the first address that works,
- * replacing *fd with a new socket whenever the family changes (and, for
- * connect, after every failed attempt). Return an error string or NULL.
- * connect: `laddr` (optional) is bound on every socket it creates and fixes
- * the family; `restart` starts the timeout anew per address; *syserr gets
- * the last socket-level result (0 after a resolver error). */
+/* What a socket that replaces a failed one takes over (inet_tryconnect). */
+struct options_row;
+typedef struct inet_carry {
+    const struct options_row *rows;   /* options copied to the new socket, or NULL */
+    int bound;                        /* the object was bound: keep its local address */
+} inet_carry;
+
+/* Resolve host:serv and bind/connect to the first address that works.
+ * bind replaces *fd whenever the family changes; connect also replaces it
+ * after every failed attempt, carrying options and local address along.
+ * Return an error string or NULL. `restart` starts the timeout anew per
+ * address; *syserr gets the last socket-level result (0 after a resolver
+ * error). */
 const char *inet_trybind(int *fd, int *family, const char *host, const char *serv, int socktype);
 const char *inet_tryconnect(int *fd, int *family, const char *host, const char *serv,
-                            const char *laddr, const char *lserv, int socktype,
-                            timeout *tm, int restart, int *syserr);
+                            int socktype, timeout *tm, int restart,
+                            const inet_carry *carry, int *syserr);
 
 /* Pushes ip, port, "inet"|"inet6" of the fd's local or peer address, or nil, err. */
 int inet_pushname(lua_State *L, int fd, int peer);

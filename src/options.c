@@ -156,6 +156,22 @@ static const options_row *options_find(lua_State *L, const options_row *rows, in
     return NULL;
 }
 
+void options_copy(const options_row *rows, int from, int to) {
+    for (; rows->name != NULL; rows++) {
+        if (rows->get == NULL || rows->set == NULL) continue;
+        char v[256];
+        socklen_t n = sizeof v;
+        if (getsockopt(from, rows->level, rows->optname, v, &n) != 0) continue;
+#ifdef __linux__
+        /* Linux reports buffer sizes doubled; setting that would double again. */
+        if (rows->level == SOL_SOCKET && (rows->optname == SO_RCVBUF || rows->optname == SO_SNDBUF)
+            && n == sizeof(int))
+            *(int *) (void *) v /= 2;
+#endif
+        setsockopt(to, rows->level, rows->optname, v, n);
+    }
+}
+
 int options_meth_set(lua_State *L, const options_row *rows, int fd) {
     const options_row *row = options_find(L, rows, 1);
     return row->set(L, fd, row);

@@ -16,5 +16,7 @@ extern const options_row options_tcp[];
 /* obj:setoption(name, value) / obj:getoption(name) on fd. */
 int options_meth_set(lua_State *L, const options_row *rows, int fd);
 int options_meth_get(lua_State *L, const options_row *rows, int fd);
+/* Copies every settable option of `rows` from one socket to another. */
+void options_copy(const options_row *rows, int from, int to);
 
 #endif

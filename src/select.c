@@ -101,7 +101,7 @@ static int select_lua_select(lua_State *L) {
     int ndirty = 0;
     for (int k = 0; k < 2; k++) {
         if (lua_isnil(L, tabs[k])) continue;
-        for (int i = 1; lua_rawgeti(L, tabs[k], i) != LUA_TNIL; i++) {
+        for (int i = 1; lua_geti(L, tabs[k], i) != LUA_TNIL; i++) {   /* honours __index, as 3.x */
             int dirty;
             int fd = select_getfd(L, &dirty);
             if (fd >= 0 && k == 0 && dirty) {   /* buffered data: ready now */
@@ -150,7 +150,7 @@ static int select_lua_select(lua_State *L) {
         int ready = e[j].want == 1 ? (ev & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) != 0
                                    : (ev & (POLLOUT | POLLHUP | POLLERR | POLLNVAL)) != 0;
         if (!ready) continue;
-        lua_rawgeti(L, e[j].tab, e[j].idx);
+        lua_geti(L, e[j].tab, e[j].idx);
         select_collect(L, e[j].want == 1 ? 4 : 5);
     }
     lua_pushvalue(L, 4);

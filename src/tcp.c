@@ -32,6 +32,7 @@ static tcp *tcp_push(lua_State *L, int family, const char *cls) {
     t->base.dirty = tcp_dirty;
     t->family = family;
     t->connerr = 0;
+    t->bound = 0;
     timeout_init(&t->tm, -1, -1);
     t->io.send = sock_send;
     t->io.recv = sock_recv;
@@ -153,8 +154,9 @@ static int tcp_meth_connect(lua_State *L) {
     const char *err = "invalid port";
     if (serv != NULL) {
         timeout_markstart(&t->tm);
-        err = inet_tryconnect(&t->base.fd, &t->family, host, serv, NULL, NULL, SOCK_STREAM,
-                              &t->tm, 1, &t->connerr);
+        inet_carry carry = {options_tcp, t->bound};
+        err = inet_tryconnect(&t->base.fd, &t->family, host, serv, SOCK_STREAM, &t->tm, 1,
+                              &carry, &t->connerr);
         /* Only a failed attempt is a status; "already connected" (EISCONN),
          * "in progress" (EALREADY) and a timeout say nothing against it. */
         if (t->connerr <= 0 || t->connerr == EISCONN || t->connerr == EALREADY ||
@@ -174,7 +176,9 @@ static int tcp_meth_bind(lua_State *L) {
     const char *serv = inet_optport(L, 3, NULL, pbuf);
     if (serv == NULL) return tcp_pusherror(L, "invalid port");
     const char *err = inet_trybind(&t->base.fd, &t->family, host, serv, SOCK_STREAM);
-    return err ? tcp_pusherror(L, err) : tcp_pushok(L);
+    if (err != NULL) return tcp_pusherror(L, err);
+    t->bound = 1;
+    return tcp_pushok(L);
 }
 
 static int tcp_meth_listen(lua_State *L) {
@@ -387,9 +391,14 @@ static int tcp_meth_waitconnected(lua_State *L) {
 /* Connects the tcp on top of the stack; on failure closes it and pushes nil, err. */
 static int tcp_finishconnect(lua_State *L, tcp *t, const char *host, const char *serv,
                              const char *laddr, const char *lserv, int restart) {
-    timeout_markstart(&t->tm);
-    const char *err = inet_tryconnect(&t->base.fd, &t->family, host, serv, laddr, lserv,
-                                      SOCK_STREAM, &t->tm, restart, &t->connerr);
+    const char *err = NULL;
+    if (laddr != NULL) err = inet_trybind(&t->base.fd, &t->family, laddr, lserv, SOCK_STREAM);
+    if (err == NULL) {
+        inet_carry carry = {options_tcp, laddr != NULL};
+        timeout_markstart(&t->tm);
+        err = inet_tryconnect(&t->base.fd, &t->family, host, serv, SOCK_STREAM, &t->tm,
+                              restart, &carry, &t->connerr);
+    }
     t->connerr = 0;
     timeout_init(&t->tm, -1, -1);         /* the result starts at -1,-1 */
     if (err != NULL) {

@@ -13,6 +13,7 @@ typedef struct tcp {
     class_base base;     /* base.fd: -1 when there is none */
     int family;          /* AF_UNSPEC until the first bind/connect of tcp() */
     int connerr;         /* last connect failure, for getstatus() */
+    int bound;           /* bind succeeded: a reconnect keeps the local address */
     timeout tm;
     io io;
     buffer buf;
