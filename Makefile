@@ -17,11 +17,10 @@ WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 OPT     ?= -O2 -g
 CFLAGS_ALL = -std=c11 $(OPT) -fPIC -fvisibility=hidden -D_GNU_SOURCE $(WARN) \
              $(LUA_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
-LDFLAGS_ALL = -shared $(LDFLAGS) $(EXTRA_LDFLAGS)
+LDFLAGS_ALL = -shared $(LDFLAGS) $(EXTRA_LDFLAGS) -pthread
 
-CORE_SRC = src/core.c src/class.c src/timeout.c src/wait.c src/sock.c \
-           src/inet.c src/buffer.c src/tcp.c src/options.c src/select.c \
-           src/except.c src/dns.c
+# Every C file in src/ is part of socket.core (TLS lives in src/ssl/).
+CORE_SRC = $(sort $(wildcard src/*.c))
 CORE_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 CORE_SO  = $(BUILD)/socket/core.so
 
