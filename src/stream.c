@@ -1,0 +1,339 @@
+/* The methods every connection-oriented socket shares: close, timeouts,
+ * options, listen/accept, receive/send and the stream extensions of §12.1.
+ * Class names come from the stream_classes upvalue, so TCP and unix stream
+ * sockets run the same code and raise the same, correctly named errors. */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#ifdef __linux__
+#include <linux/sockios.h>
+#endif
+#include "sock.h"
+#include "stream.h"
+#include "wait.h"
+
+#define STREAM_CLS stream_classesof(L)
+
+static int stream_dirty(const void *self) {
+    return !buffer_isempty(&((const stream *) self)->buf);
+}
+
+stream *stream_push(lua_State *L, int family, const char *cls) {
+    stream *t = lua_newuserdatauv(L, sizeof(stream), 1);
+    t->base.fd = -1;
+    t->base.dirty = stream_dirty;
+    t->family = family;
+    t->connerr = 0;
+    t->bound = 0;
+    timeout_init(&t->tm, -1, -1);
+    t->io.send = sock_send;
+    t->io.recv = sock_recv;
+    t->io.error = sock_ioerror;
+    t->io.pending = NULL;
+    t->io.ctx = &t->base.fd;
+    t->io.fd = &t->base.fd;
+    buffer_init(&t->buf, &t->io, &t->tm);
+    class_set(L, -1, cls);
+    return t;
+}
+
+int stream_pusherror(lua_State *L, const char *err) {
+    lua_pushnil(L);
+    lua_pushstring(L, err);
+    return 2;
+}
+
+int stream_pushok(lua_State *L) {
+    lua_pushinteger(L, 1);
+    return 1;
+}
+
+static int stream_meth_close(lua_State *L) {
+    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    sock_close(&t->base.fd);
+    buffer_free(L, &t->buf);
+    return stream_pushok(L);
+}
+
+/* __gc and __close: release the fd whatever state the object is in. */
+static int stream_gc(lua_State *L) {
+    stream *t = class_testgroup(L, 1, STREAM_CLS->any);     /* a metamethod can be called on anything */
+    if (t != NULL) {
+        sock_close(&t->base.fd);
+        buffer_free(L, &t->buf);
+    }
+    return 0;
+}
+
+static int stream_meth_getfd(lua_State *L) {
+    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    lua_pushinteger(L, t->base.fd);
+    return 1;
+}
+
+/* Swaps the fd without closing the old one, as 3.x (LuaSec relies on it). */
+static int stream_meth_setfd(lua_State *L) {
+    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    t->base.fd = class_checkfd(L, 2);
+    return 0;
+}
+
+static int stream_meth_dirty(lua_State *L) {
+    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    lua_pushboolean(L, stream_dirty(t));
+    return 1;
+}
+
+static int stream_meth_setoption(lua_State *L) {
+    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    return options_meth_set(L, STREAM_CLS->options, t->base.fd);
+}
+
+static int stream_meth_getoption(lua_State *L) {
+    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    return options_meth_get(L, STREAM_CLS->options, t->base.fd);
+}
+
+static int stream_meth_settimeout(lua_State *L) {
+    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    return timeout_meth_settimeout(L, &t->tm);
+}
+
+static int stream_meth_gettimeout(lua_State *L) {
+    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    return timeout_meth_gettimeout(L, &t->tm);
+}
+
+static int stream_meth_listen(lua_State *L) {
+    stream *t = class_check(L, 1, STREAM_CLS->master);
+    int backlog = class_toint(luaL_optnumber(L, 2, 32));
+    int err = sock_listen(t->base.fd, backlog);
+    if (err != IO_DONE) return stream_pusherror(L, strerror(err));
+    class_set(L, 1, STREAM_CLS->server);
+    return stream_pushok(L);
+}
+
+static int stream_meth_accept(lua_State *L) {
+    stream *t = class_check(L, 1, STREAM_CLS->server);
+    stream *c = stream_push(L, t->family, STREAM_CLS->client);
+    timeout_markstart(&t->tm);
+    int err = sock_accept(t->base.fd, &c->base.fd, &t->tm);
+    if (err != IO_DONE) return stream_pusherror(L, sock_strerror(err));
+    return 1;
+}
+
+/* server:foreachaccept(handler): handler(client) per client until it returns
+ * false (-> true) or accept fails with anything but "timeout" (-> nil, err). */
+static int stream_meth_foreachaccept(lua_State *L) {
+    class_check(L, 1, STREAM_CLS->server);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    for (;;) {
+        lua_settop(L, 2);
+        if (stream_meth_accept(L) == 2) {               /* nil, err */
+            if (strcmp(lua_tostring(L, -1), "timeout") == 0) continue;
+            return 2;
+        }
+        lua_pushvalue(L, 2);
+        lua_insert(L, -2);
+        lua_call(L, 1, 1);
+        if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+            lua_pushboolean(L, 1);
+            return 1;
+        }
+    }
+}
+
+static int stream_meth_receive(lua_State *L) {
+    stream *t = class_check(L, 1, STREAM_CLS->client);
+    return buffer_meth_receive(L, &t->buf);
+}
+
+static int stream_meth_send(lua_State *L) {
+    stream *t = class_check(L, 1, STREAM_CLS->client);
+    return buffer_meth_send(L, &t->buf);
+}
+
+static int stream_meth_receivesome(lua_State *L) {
+    stream *t = class_check(L, 1, STREAM_CLS->client);
+    return buffer_meth_receivesome(L, &t->buf);
+}
+
+static int stream_meth_sendsome(lua_State *L) {
+    stream *t = class_check(L, 1, STREAM_CLS->client);
+    return buffer_meth_sendsome(L, &t->buf);
+}
+
+static int stream_meth_getstats(lua_State *L) {
+    stream *t = class_check(L, 1, STREAM_CLS->client);
+    return buffer_meth_getstats(L, &t->buf);
+}
+
+static int stream_meth_setstats(lua_State *L) {
+    stream *t = class_check(L, 1, STREAM_CLS->client);
+    return buffer_meth_setstats(L, &t->buf);
+}
+
+static int stream_meth_shutdown(lua_State *L) {
+    static const char *const names[] = {"receive", "send", "both", NULL};
+    static const int hows[] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
+    stream *t = class_check(L, 1, STREAM_CLS->client);
+    int how = hows[luaL_checkoption(L, 2, "both", names)];
+    if (t->base.fd >= 0) sock_shutdown(t->base.fd, how);
+    return stream_pushok(L);
+}
+
+/* Bytes the kernel still holds unsent or unacknowledged, or -1. */
+static long stream_outq(int fd) {
+#ifdef SIOCOUTQ
+    int n = 0;
+    if (ioctl(fd, SIOCOUTQ, &n) == 0) return n;
+#else
+    (void) fd;
+#endif
+    return -1;
+}
+
+static int stream_meth_getpending(lua_State *L) {
+    stream *t = class_check(L, 1, STREAM_CLS->client);
+    if (t->base.fd < 0) return stream_pusherror(L, "closed");
+    long n = stream_outq(t->base.fd);
+    if (n < 0) return stream_pusherror(L, "not supported");
+    lua_pushinteger(L, n);
+    return 1;
+}
+
+/* The per-call timeout of the new methods (§12.1): nil means the object's. */
+static const timeout *stream_calltimeout(lua_State *L, int idx, stream *t, timeout *percall) {
+    if (lua_isnoneornil(L, idx)) {
+        timeout_markstart(&t->tm);
+        return &t->tm;
+    }
+    timeout_init(percall, luaL_checknumber(L, idx), -1);
+    timeout_markstart(percall);
+    return percall;
+}
+
+static int stream_meth_drain(lua_State *L) {
+    stream *t = class_check(L, 1, STREAM_CLS->client);
+    timeout percall;
+    const timeout *tm = stream_calltimeout(L, 2, t, &percall);
+    if (t->base.fd < 0) return stream_pusherror(L, "closed");
+    double nap = 0.001;
+    for (;;) {
+        long n = stream_outq(t->base.fd);
+        if (n < 0) return stream_pusherror(L, "not supported");
+        if (n == 0) {
+            lua_pushinteger(L, 0);
+            return 1;
+        }
+        double left = timeout_left(tm);
+        if (left == 0) {
+            lua_pushnil(L);
+            lua_pushliteral(L, "timeout");
+            lua_pushinteger(L, n);
+            return 3;
+        }
+        /* No readiness event exists for "acknowledged": back off politely. */
+        wait_sleep(left > 0 && left < nap ? left : nap);
+        if (nap < 0.05) nap *= 2;
+    }
+}
+
+static int stream_pushstatus(lua_State *L, stream *t) {
+    int fd = t->base.fd;
+    if (fd < 0) {
+        lua_pushliteral(L, "failure");
+        lua_pushliteral(L, "closed");
+        return 2;
+    }
+    if (t->connerr == 0) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err != 0) t->connerr = err;
+    }
+    if (t->connerr != 0) {
+        lua_pushliteral(L, "failure");
+        lua_pushstring(L, sock_strerror(t->connerr));
+        return 2;
+    }
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getpeername(fd, (struct sockaddr *) &ss, &len) == 0) {
+        lua_pushliteral(L, "success");
+        return 1;
+    }
+    struct pollfd p = {fd, POLLOUT, 0};
+    if (poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR))) {
+        lua_pushliteral(L, "failure");
+        lua_pushliteral(L, "closed");
+        return 2;
+    }
+    lua_pushliteral(L, "waiting");
+    return 1;
+}
+
+static int stream_meth_getstatus(lua_State *L) {
+    return stream_pushstatus(L, class_check(L, 1, STREAM_CLS->client));
+}
+
+static int stream_meth_waitconnected(lua_State *L) {
+    stream *t = class_check(L, 1, STREAM_CLS->client);
+    timeout percall;
+    const timeout *tm = stream_calltimeout(L, 2, t, &percall);
+    if (t->base.fd >= 0) wait_fd(t->base.fd, WAIT_W, tm);
+    return stream_pushstatus(L, t);
+}
+
+void stream_register(lua_State *L, const stream_classes *cls, const luaL_Reg *extra) {
+    static const luaL_Reg methods[] = {
+        {"accept", stream_meth_accept},
+        {"close", stream_meth_close},
+        {"dirty", stream_meth_dirty},
+        {"drain", stream_meth_drain},
+        {"foreachaccept", stream_meth_foreachaccept},
+        {"getfd", stream_meth_getfd},
+        {"getoption", stream_meth_getoption},
+        {"getpending", stream_meth_getpending},
+        {"getstats", stream_meth_getstats},
+        {"getstatus", stream_meth_getstatus},
+        {"gettimeout", stream_meth_gettimeout},
+        {"listen", stream_meth_listen},
+        {"receive", stream_meth_receive},
+        {"receivesome", stream_meth_receivesome},
+        {"send", stream_meth_send},
+        {"sendsome", stream_meth_sendsome},
+        {"setfd", stream_meth_setfd},
+        {"setoption", stream_meth_setoption},
+        {"setstats", stream_meth_setstats},
+        {"settimeout", stream_meth_settimeout},
+        {"shutdown", stream_meth_shutdown},
+        {"waitconnected", stream_meth_waitconnected},
+        {NULL, NULL}
+    };
+    static const luaL_Reg meta[] = {
+        {"__gc", stream_gc},
+        {"__close", stream_gc},
+        {"__tostring", class_tostring},
+        {NULL, NULL}
+    };
+    const char *names[] = {cls->master, cls->client, cls->server};
+    for (int i = 0; i < 3; i++) {
+        luaL_newmetatable(L, names[i]);
+        lua_pushlightuserdata(L, (void *) cls);
+        luaL_setfuncs(L, meta, 1);
+        lua_newtable(L);
+        lua_pushlightuserdata(L, (void *) cls);
+        luaL_setfuncs(L, methods, 1);
+        lua_pushlightuserdata(L, (void *) cls);
+        luaL_setfuncs(L, extra, 1);
+        lua_pushstring(L, names[i]);
+        lua_setfield(L, -2, "class");
+        lua_setfield(L, -2, "__index");
+        lua_pop(L, 1);
+        class_add(L, names[i], names[i]);
+        class_add(L, names[i], cls->any);
+        class_selectable(L, names[i]);
+    }
+}
