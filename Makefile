@@ -24,7 +24,7 @@ CORE_SRC = $(sort $(wildcard src/*.c))
 CORE_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 CORE_SO  = $(BUILD)/socket/core.so
 
-LUA_MODS = lua/socket.lua lua/socket/dns.lua
+LUA_MODS = lua/socket.lua lua/socket/dns.lua lua/socket/pipe.lua
 
 # The suite runs against this tree only: our paths first, then the defaults
 # (busted's own modules live there).
@@ -50,9 +50,12 @@ $(BUILD)/obj/%.o: src/%.c src/*.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
+# socket.unix lives in core.so too (one library: shared classes and select
+# fast path); require("socket.unix") finds it through this link.
 $(CORE_SO): $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CORE_OBJ) $(LDFLAGS_ALL) -o $@
+	ln -sf core.so $(@D)/unix.so
 
 test: deps all
 	@$(TEST_ENV) sh scripts/run-specs.sh $(BUSTED) spec
@@ -84,9 +87,11 @@ INST_LUADIR ?= /usr/local/share/lua/$(LUA_VERSION)
 install: lib
 	install -d $(INST_LIBDIR)/socket $(INST_LUADIR)
 	install -m 755 $(CORE_SO) $(INST_LIBDIR)/socket/core.so
+	ln -sf core.so $(INST_LIBDIR)/socket/unix.so
 	install -d $(INST_LUADIR)/socket
 	install -m 644 lua/socket.lua $(INST_LUADIR)/socket.lua
 	install -m 644 lua/socket/dns.lua $(INST_LUADIR)/socket/dns.lua
+	install -m 644 lua/socket/pipe.lua $(INST_LUADIR)/socket/pipe.lua
 
 clean:
 	rm -rf build build-asan build-rock

@@ -7,7 +7,8 @@
 --    (any level, outside code fences) whose text is its signature:
 --      doc/socket.md  "### socket.NAME(args)" or "### socket.NAME{fields}" for a
 --                     function, "### socket.NAME" for a constant or table
---      doc/dns.md     "### socket.dns.NAME(args)"
+--      doc/dns.md     "### socket.dns.NAME(args)", and "### address:NAME(args)"
+--                     for a method of the dns{address} class
 --      doc/tcp.md     "### PREFIX:NAME(args)", where PREFIX says which classes
 --                     the method works on: sock (all three), master
 --                     (tcp{master}), client (tcp{client}), server (tcp{server})
@@ -15,14 +16,15 @@
 --    A heading that looks like a signature but does not fit its page's form
 --    is reported, so typos cannot hide an entry.
 --  * Forward: every documented name exists (socket table, socket.dns, or the
---    __index table of each class metatable, debug.getregistry()["tcp{...}"]);
+--    __index table of each class metatable, debug.getregistry()["tcp{...}"]
+--    and ["dns{address}"]);
 --    names written with "(" or "{" are functions, the others are not. For
 --    TCP methods the class prefix is checked by calling the method on a closed
 --    object of every class: the documented classes must not raise
 --    "tcp{...} expected", the others must.
 --  * Backward: every key of the socket table and of socket.dns, except keys
 --    that start with "_", and every key of each class __index table, except
---    `class`, has a heading on its page. (Constants starting with "_" are
+--    `class`, has a heading on its page (dns{address} methods on doc/dns.md). (Constants starting with "_" are
 --    checked forward only.)
 --  * The "Methods per class" table in doc/tcp.md must agree with the headings.
 --  * Every ```lua block is loaded and run with pcall. Line numbers in errors
@@ -132,12 +134,15 @@ for _, s in ipairs(parsed["doc/socket.md"].sigs) do
   end
 end
 
--- dns.md: socket.dns.NAME -> line
-local dns_doc, dns_bad = {}, {}
+-- dns.md: socket.dns.NAME -> line; address:NAME (dns{address} methods) -> line
+local dns_doc, addr_doc, dns_bad = {}, {}, {}
 for _, s in ipairs(parsed["doc/dns.md"].sigs) do
   local name = s.chain:match("^socket%.dns%.([%a_][%w_]*)$")
+  local method = s.chain:match("^address:([%a_][%w_]*)$")
   if name and s.call then
     dns_doc[name] = s.line
+  elseif method and s.call then
+    addr_doc[method] = s.line
   elseif s.chain == "socket.dns" and not s.call then
     -- the page title
   elseif s.call or s.chain:match("^socket%.") then
@@ -242,6 +247,30 @@ describe("doc/dns.md", function()
       if type(k) == "string" and k:sub(1, 1) ~= "_" and not dns_doc[k] then
         missing[#missing + 1] = "socket.dns." .. k
       end
+    end
+    assert.same({}, missing)
+  end)
+
+  local function addr_index()
+    local mt = debug.getregistry()["dns{address}"]
+    assert(type(mt) == "table" and type(mt.__index) == "table", "no dns{address} metatable")
+    return mt.__index
+  end
+
+  it("documents only methods that exist in dns{address}", function()
+    local wrong = {}
+    for _, name in ipairs(sorted(addr_doc)) do
+      if type(rawget(addr_index(), name)) ~= "function" then
+        wrong[#wrong + 1] = "address:" .. name .. " (line " .. addr_doc[name] .. ")"
+      end
+    end
+    assert.same({}, wrong)
+  end)
+
+  it("documents every method of dns{address}", function()
+    local missing = {}
+    for _, k in ipairs(sorted(addr_index())) do
+      if k ~= "class" and not addr_doc[k] then missing[#missing + 1] = "address:" .. k end
     end
     assert.same({}, missing)
   end)

@@ -40,8 +40,7 @@ describe("modules (§1)", function()
   end)
 
   it("the C part provides constructors, connect, select, gettime, sleep, skip, newtry, protect, __unload, dns", function()
-    -- udp, udp4, udp6 arrive with the UDP issue and are specified in its udp_spec.
-    for _, name in ipairs({ "tcp", "tcp4", "tcp6", "connect", "select",
+    for _, name in ipairs({ "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6", "connect", "select",
                             "gettime", "sleep", "skip", "newtry", "protect", "__unload", "fromfd" }) do
       assert.are.equal("function", type(socket[name]), name)
     end

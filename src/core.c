@@ -7,9 +7,15 @@
 #include "select.h"
 #include "tcp.h"
 #include "timeout.h"
+#include "udp.h"
 
 #define CORE_VERSION "LuaSocket 3.1.0"
 #define CORE_IMPL "netsocket 0.1.0"
+#ifdef __linux__
+#define CORE_ABSTRACT 1     /* unix abstract names ("\0name") */
+#else
+#define CORE_ABSTRACT 0
+#endif
 
 /* skip(d, ...) returns the arguments after the first d. */
 static int core_skip(lua_State *L) {
@@ -48,7 +54,7 @@ static lua_Integer core_setsize(void) {
 
 static void core_features(lua_State *L) {
     static const struct { const char *name; int on; } features[] = {
-        {"ipv6", 1}, {"unix", 0}, {"ssl", 0}, {"abstract", 0}, {"co", 0}, {"asyncdns", 0},
+        {"ipv6", 1}, {"unix", 1}, {"ssl", 0}, {"abstract", CORE_ABSTRACT}, {"co", 0}, {"asyncdns", 1},
     };
     lua_createtable(L, 0, 6);
     for (size_t i = 0; i < sizeof features / sizeof features[0]; i++) {
@@ -70,6 +76,7 @@ int luaopen_socket_core(lua_State *L) {
     luaL_newlib(L, funcs);
     timeout_open(L);
     tcp_open(L);
+    udp_open(L);
     select_open(L);
     except_open(L);
     dns_open(L);

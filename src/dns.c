@@ -7,6 +7,7 @@
 #include "lauxlib.h"
 #include "dns.h"
 #include "inet.h"
+#include "resolve.h"
 #include "sock.h"
 
 static int dns_pusherror(lua_State *L, const char *err) {
@@ -148,5 +149,6 @@ void dns_open(lua_State *L) {
         {NULL, NULL}
     };
     luaL_newlib(L, funcs);
+    resolve_open(L);
     lua_setfield(L, -2, "dns");
 }

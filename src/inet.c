@@ -1,8 +1,10 @@
 /* Resolution and the try-every-address loops of bind and connect. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +118,67 @@ const char *inet_familyname(int family) {
     return family == AF_INET ? "inet" : family == AF_INET6 ? "inet6" : NULL;
 }
 
+/* A decimal port from inet_optport, or -1 for a service name. */
+static int inet_decimalport(const char *serv) {
+    int port = 0;
+    if (*serv == '\0') return -1;
+    for (; *serv != '\0'; serv++) {
+        if (*serv < '0' || *serv > '9' || port > 65535) return -1;
+        port = port * 10 + (*serv - '0');
+    }
+    return port <= 65535 ? port : -1;
+}
+
+int inet_numeric(int family, int socktype, const char *host, const char *serv,
+                 struct sockaddr_storage *ss, socklen_t *len) {
+    int port = inet_decimalport(serv);
+    memset(ss, 0, sizeof *ss);
+    if (port >= 0) {
+        struct sockaddr_in *sin = (struct sockaddr_in *) ss;
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *) ss;
+        if (family != AF_INET6 && inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
+            sin->sin_family = AF_INET;
+            sin->sin_port = htons((uint16_t) port);
+            *len = sizeof *sin;
+            return 0;
+        }
+        if (family != AF_INET && inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
+            sin6->sin6_family = AF_INET6;
+            sin6->sin6_port = htons((uint16_t) port);
+            *len = sizeof *sin6;
+            return 0;
+        }
+    }
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = family;
+    hints.ai_socktype = socktype;
+    hints.ai_flags = AI_NUMERICHOST;
+    int gai = getaddrinfo(host, serv, &hints, &res);
+    if (gai != 0) return gai;
+    if (res->ai_addrlen > sizeof *ss) gai = EAI_FAMILY;
+    else {
+        memcpy(ss, res->ai_addr, res->ai_addrlen);
+        *len = res->ai_addrlen;
+    }
+    freeaddrinfo(res);
+    return gai;
+}
+
+int inet_pushaddr(lua_State *L, const struct sockaddr *addr, socklen_t len) {
+    char host[NI_MAXHOST], serv[NI_MAXSERV];
+    int gai = getnameinfo(addr, len, host, sizeof host, serv, sizeof serv,
+                          NI_NUMERICHOST | NI_NUMERICSERV);
+    if (gai != 0 || inet_familyname(addr->sa_family) == NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, gai != 0 ? sock_gaistrerror(gai) : "unknown family");
+        return 2;
+    }
+    lua_pushstring(L, host);
+    lua_pushinteger(L, (lua_Integer) strtol(serv, NULL, 10));
+    return 2;
+}
+
 int inet_pushname(lua_State *L, int fd, int peer) {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
@@ -126,18 +189,9 @@ int inet_pushname(lua_State *L, int fd, int peer) {
         lua_pushstring(L, strerror(errno));
         return 2;
     }
-    char host[NI_MAXHOST], serv[NI_MAXSERV];
-    int gai = getnameinfo((struct sockaddr *) &ss, len, host, sizeof host, serv, sizeof serv,
-                          NI_NUMERICHOST | NI_NUMERICSERV);
-    const char *fam = inet_familyname(ss.ss_family);
-    if (gai != 0 || fam == NULL) {
-        lua_pushnil(L);
-        lua_pushstring(L, gai != 0 ? sock_gaistrerror(gai) : "unknown family");
-        return 2;
-    }
-    lua_pushstring(L, host);
-    lua_pushinteger(L, (lua_Integer) strtol(serv, NULL, 10));
-    lua_pushstring(L, fam);
+    inet_pushaddr(L, (struct sockaddr *) &ss, len);
+    if (lua_isnil(L, -2)) return 2;
+    lua_pushstring(L, inet_familyname(ss.ss_family));
     return 3;
 }
 

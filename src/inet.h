@@ -31,6 +31,15 @@ const char *inet_tryconnect(int *fd, int *family, const char *host, const char *
                             int socktype, timeout *tm, int restart,
                             const inet_carry *carry, int *syserr);
 
+/* A numeric host and a port string (from inet_optport) to a sockaddr of
+ * `family` (AF_UNSPEC: either), for sendto. Literal IPv4/IPv6 addresses and
+ * decimal ports are parsed in place, without the allocation getaddrinfo
+ * makes; anything else (scoped IPv6, service names, short IPv4 forms) goes
+ * through getaddrinfo with AI_NUMERICHOST. 0 or a getaddrinfo code. */
+int inet_numeric(int family, int socktype, const char *host, const char *serv,
+                 struct sockaddr_storage *ss, socklen_t *len);
+/* Pushes the ip and integer port of addr (2 values), or nil, err. */
+int inet_pushaddr(lua_State *L, const struct sockaddr *addr, socklen_t len);
 /* Pushes ip, port, "inet"|"inet6" of the fd's local or peer address, or nil, err. */
 int inet_pushname(lua_State *L, int fd, int peer);
 /* "inet" / "inet6" / NULL */

@@ -1,4 +1,5 @@
 /* Socket options by name. Each row says how its value maps to setsockopt. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -107,6 +108,69 @@ static int options_getstring(lua_State *L, int fd, const options_row *row) {
 }
 #endif
 
+/* ip-multicast-if: an IPv4 address, "*" for any (LuaSocket accepts the
+ * inet_aton forms). Get gives the dotted quad, "0.0.0.0" for any. */
+static int options_setmcastif(lua_State *L, int fd, const options_row *row) {
+    const char *s = luaL_checkstring(L, 3);
+    struct in_addr a;
+    a.s_addr = htonl(INADDR_ANY);
+    if (strcmp(s, "*") != 0 && !inet_aton(s, &a)) luaL_argerror(L, 3, "ip expected");
+    return options_setraw(L, fd, row, &a, sizeof a);
+}
+
+static int options_getmcastif(lua_State *L, int fd, const options_row *row) {
+    struct in_addr a;
+    socklen_t n = sizeof a;
+    char text[INET_ADDRSTRLEN];
+    memset(&a, 0, sizeof a);
+    if (getsockopt(fd, row->level, row->optname, &a, &n) != 0 ||
+        inet_ntop(AF_INET, &a, text, sizeof text) == NULL)
+        return options_getfailed(L);
+    lua_pushstring(L, text);
+    return 1;
+}
+
+/* Pushes the string field `key` of the table at 3, or raises like 3.x. */
+static const char *options_field(lua_State *L, const char *key, const char *msg) {
+    lua_getfield(L, 3, key);
+    if (!lua_isstring(L, -1)) luaL_argerror(L, 3, msg);
+    return lua_tostring(L, -1);
+}
+
+/* ip-add-membership / ip-drop-membership: {multiaddr=ipv4, interface=ipv4|"*"} */
+static int options_setmembership(lua_State *L, int fd, const options_row *row) {
+    struct ip_mreq m;
+    memset(&m, 0, sizeof m);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    const char *group = options_field(L, "multiaddr", "string 'multiaddr' field expected");
+    if (!inet_aton(group, &m.imr_multiaddr)) luaL_argerror(L, 3, "invalid 'multiaddr' ip address");
+    const char *itf = options_field(L, "interface", "string 'interface' field expected");
+    m.imr_interface.s_addr = htonl(INADDR_ANY);
+    if (strcmp(itf, "*") != 0 && !inet_aton(itf, &m.imr_interface))
+        luaL_argerror(L, 3, "invalid 'interface' ip address");
+    lua_pop(L, 2);
+    return options_setraw(L, fd, row, &m, sizeof m);
+}
+
+/* ipv6-add-membership / ipv6-drop-membership: {multiaddr=ipv6, interface=ifindex?};
+ * no interface lets the kernel pick one from the routing table. */
+static int options_setmembership6(lua_State *L, int fd, const options_row *row) {
+    struct ipv6_mreq m;
+    memset(&m, 0, sizeof m);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    const char *group = options_field(L, "multiaddr", "string 'multiaddr' field expected");
+    if (inet_pton(AF_INET6, group, &m.ipv6mr_multiaddr) != 1)
+        luaL_argerror(L, 3, "invalid 'multiaddr' ip address");
+    if (lua_getfield(L, 3, "interface") != LUA_TNIL) {
+        lua_Number n = lua_tonumber(L, -1);
+        if (!lua_isnumber(L, -1) || !(n >= 0 && n <= 4294967295.0))
+            luaL_argerror(L, 3, "number 'interface' field expected");
+        m.ipv6mr_interface = (unsigned int) n;
+    }
+    lua_pop(L, 2);
+    return options_setraw(L, fd, row, &m, sizeof m);
+}
+
 #define OPT_BOOL(name, level, opt) {name, level, opt, options_getbool, options_setbool}
 #define OPT_INT(name, level, opt) {name, level, opt, options_getint, options_setint}
 
@@ -143,6 +207,50 @@ const options_row options_tcp[] = {
 #ifdef SO_BINDTODEVICE
     {"bindtodevice", SOL_SOCKET, SO_BINDTODEVICE, options_getstring, options_setstring},
 #endif
+    {NULL, 0, 0, NULL, NULL}
+};
+
+#ifndef IPV6_JOIN_GROUP
+#define IPV6_JOIN_GROUP IPV6_ADD_MEMBERSHIP
+#define IPV6_LEAVE_GROUP IPV6_DROP_MEMBERSHIP
+#endif
+
+const options_row options_udp[] = {
+    OPT_BOOL("reuseaddr", SOL_SOCKET, SO_REUSEADDR),
+#ifdef SO_REUSEPORT
+    OPT_BOOL("reuseport", SOL_SOCKET, SO_REUSEPORT),
+#endif
+    OPT_BOOL("dontroute", SOL_SOCKET, SO_DONTROUTE),
+    OPT_BOOL("broadcast", SOL_SOCKET, SO_BROADCAST),
+    OPT_INT("recv-buffer-size", SOL_SOCKET, SO_RCVBUF),
+    OPT_INT("send-buffer-size", SOL_SOCKET, SO_SNDBUF),
+    {"error", SOL_SOCKET, SO_ERROR, options_geterror, NULL},
+    OPT_BOOL("ipv6-v6only", IPPROTO_IPV6, IPV6_V6ONLY),
+    {"ip-multicast-if", IPPROTO_IP, IP_MULTICAST_IF, options_getmcastif, options_setmcastif},
+    OPT_INT("ip-multicast-ttl", IPPROTO_IP, IP_MULTICAST_TTL),
+    OPT_BOOL("ip-multicast-loop", IPPROTO_IP, IP_MULTICAST_LOOP),
+    {"ip-add-membership", IPPROTO_IP, IP_ADD_MEMBERSHIP, NULL, options_setmembership},
+    {"ip-drop-membership", IPPROTO_IP, IP_DROP_MEMBERSHIP, NULL, options_setmembership},
+    /* Two options here; 3.x maps both names to IPV6_UNICAST_HOPS [D]. */
+    OPT_INT("ipv6-unicast-hops", IPPROTO_IPV6, IPV6_UNICAST_HOPS),
+    OPT_INT("ipv6-multicast-hops", IPPROTO_IPV6, IPV6_MULTICAST_HOPS),
+    OPT_BOOL("ipv6-multicast-loop", IPPROTO_IPV6, IPV6_MULTICAST_LOOP),
+    {"ipv6-add-membership", IPPROTO_IPV6, IPV6_JOIN_GROUP, NULL, options_setmembership6},
+    {"ipv6-drop-membership", IPPROTO_IPV6, IPV6_LEAVE_GROUP, NULL, options_setmembership6},
+    {NULL, 0, 0, NULL, NULL}
+};
+
+/* unixstream accepts these three (API.md §10.1). */
+const options_row options_unix[] = {
+    OPT_BOOL("keepalive", SOL_SOCKET, SO_KEEPALIVE),
+    {"linger", SOL_SOCKET, SO_LINGER, options_getlinger, options_setlinger},
+    OPT_BOOL("reuseaddr", SOL_SOCKET, SO_REUSEADDR),
+    {NULL, 0, 0, NULL, NULL}
+};
+
+/* unixdgram: reuseaddr only (API.md §10.1). */
+const options_row options_unixdgram[] = {
+    OPT_BOOL("reuseaddr", SOL_SOCKET, SO_REUSEADDR),
     {NULL, 0, 0, NULL, NULL}
 };
 

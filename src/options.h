@@ -12,6 +12,9 @@ struct options_row {
 };
 
 extern const options_row options_tcp[];
+extern const options_row options_udp[];
+extern const options_row options_unix[];
+extern const options_row options_unixdgram[];
 
 /* obj:setoption(name, value) / obj:getoption(name) on fd. */
 int options_meth_set(lua_State *L, const options_row *rows, int fd);

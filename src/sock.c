@@ -57,10 +57,21 @@ int sock_shutdown(int fd, int how) {
 
 int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, const timeout *tm) {
     int err;
+    double nap = 0.001;
     if (fd < 0) return IO_CLOSED;
-    do if (connect(fd, addr, len) == 0) return IO_DONE;
-    while ((err = errno) == EINTR);
-    if (err != EINPROGRESS && err != EAGAIN) return err;
+    for (;;) {
+        if (connect(fd, addr, len) == 0) return IO_DONE;
+        err = errno;
+        if (err == EINTR) continue;
+        if (err != EAGAIN) break;
+        /* A unix listener's backlog is full: nothing is in progress and no
+         * event will say when to retry, so back off within the deadline. */
+        double left = timeout_left(tm);
+        if (left == 0) return IO_TIMEOUT;
+        wait_sleep(left > 0 && left < nap ? left : nap);
+        if (nap < 0.05) nap *= 2;
+    }
+    if (err != EINPROGRESS) return err;
     if (timeout_iszero(tm)) return IO_TIMEOUT;
     err = wait_fd(fd, WAIT_W, tm);
     if (err != IO_DONE) return err;
@@ -115,6 +126,43 @@ int sock_recv(void *ctx, char *data, size_t n, size_t *got) {
         if (err == ECONNRESET || err == ECONNABORTED) return IO_CLOSED;
         return err;
     }
+}
+
+int sock_sendto(int fd, const char *data, size_t n, const struct sockaddr *addr,
+                socklen_t len, size_t *sent) {
+    *sent = 0;
+    if (fd < 0) return IO_CLOSED;
+    for (;;) {
+        ssize_t r = sendto(fd, data, n, SOCK_SENDFLAGS, addr, len);
+        if (r >= 0) { *sent = (size_t) r; return IO_DONE; }
+        int err = errno;
+        if (err == EINTR) continue;
+        if (err == EAGAIN || err == EWOULDBLOCK) return IO_WANTWRITE;
+        return err;
+    }
+}
+
+int sock_recvfrom(int fd, char *data, size_t n, struct sockaddr *addr, socklen_t *len,
+                  size_t *got) {
+    *got = 0;
+    if (fd < 0) return IO_CLOSED;
+    for (;;) {
+        ssize_t r = recvfrom(fd, data, n, 0, addr, len);
+        if (r >= 0) { *got = (size_t) r; return IO_DONE; }
+        int err = errno;
+        if (err == EINTR) continue;
+        if (err == EAGAIN || err == EWOULDBLOCK) return IO_WANTREAD;
+        return err;
+    }
+}
+
+int sock_disconnect(int fd) {
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    ss.ss_family = AF_UNSPEC;
+    /* Linux answers 0; macOS and the BSDs disconnect but report
+     * EAFNOSUPPORT, so callers ignore the result (as 3.x does). */
+    return connect(fd, (struct sockaddr *) &ss, sizeof ss) == 0 ? IO_DONE : errno;
 }
 
 const char *sock_ioerror(void *ctx, int err) {

@@ -16,6 +16,18 @@ int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, const timeo
 int sock_accept(int fd, int *client, const timeout *tm);
 int sock_shutdown(int fd, int how);
 
+/* Datagrams: one attempt each (EINTR retried). sendto with addr NULL sends
+ * on a connected socket. IO_DONE, IO_WANTWRITE/IO_WANTREAD when it would
+ * block, IO_CLOSED for fd < 0, else the errno (ECONNREFUSED included: only
+ * the caller knows whether the socket is connected). A zero-length datagram
+ * is IO_DONE with *got = 0, never IO_CLOSED. */
+int sock_sendto(int fd, const char *data, size_t n, const struct sockaddr *addr,
+                socklen_t len, size_t *sent);
+int sock_recvfrom(int fd, char *data, size_t n, struct sockaddr *addr, socklen_t *len,
+                  size_t *got);
+/* Dissolves a datagram socket's peer association (connect to AF_UNSPEC). */
+int sock_disconnect(int fd);
+
 /* io-backend entry points for a plain fd; ctx points to the int fd. */
 int sock_send(void *ctx, const char *data, size_t n, size_t *sent);
 int sock_recv(void *ctx, char *data, size_t n, size_t *got);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #ifdef __linux__
 #include <linux/sockios.h>
 #endif
@@ -27,6 +28,7 @@ stream *stream_push(lua_State *L, int family, const char *cls) {
     t->family = family;
     t->connerr = 0;
     t->bound = 0;
+    t->unlinkpath = 0;
     timeout_init(&t->tm, -1, -1);
     t->io.send = sock_send;
     t->io.recv = sock_recv;
@@ -50,20 +52,25 @@ int stream_pushok(lua_State *L) {
     return 1;
 }
 
-static int stream_meth_close(lua_State *L) {
-    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+/* Releases the fd (and, for a socket.pipe server, its file) and the buffer. */
+static void stream_release(lua_State *L, stream *t) {
+    if (t->unlinkpath && t->base.fd >= 0 && lua_getiuservalue(L, 1, 1) == LUA_TSTRING)
+        unlink(lua_tostring(L, -1));
+    t->unlinkpath = 0;
     sock_close(&t->base.fd);
     buffer_free(L, &t->buf);
+}
+
+static int stream_meth_close(lua_State *L) {
+    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    stream_release(L, t);
     return stream_pushok(L);
 }
 
 /* __gc and __close: release the fd whatever state the object is in. */
 static int stream_gc(lua_State *L) {
     stream *t = class_testgroup(L, 1, STREAM_CLS->any);     /* a metamethod can be called on anything */
-    if (t != NULL) {
-        sock_close(&t->base.fd);
-        buffer_free(L, &t->buf);
-    }
+    if (t != NULL) stream_release(L, t);
     return 0;
 }
 

@@ -23,6 +23,7 @@ typedef struct stream {
     int family;          /* AF_UNSPEC until the first bind/connect of tcp() */
     int connerr;         /* last connect failure, for getstatus() */
     int bound;           /* bind succeeded: a reconnect keeps the local address */
+    int unlinkpath;      /* unix: remove the socket file (user value 1) on close */
     timeout tm;
     io io;
     buffer buf;

@@ -1,7 +1,8 @@
-/* A minimal `lua script [args]` linked with AddressSanitizer + UBSan, so the
+/* A minimal `lua script [args]` (or `lua -e chunk`) linked with AddressSanitizer + UBSan, so the
  * sanitizer runtime comes first without LD_PRELOAD (which every child
  * process would inherit). Used only by `make asan`. */
 #include <stdio.h>
+#include <string.h>
 #include "lauxlib.h"
 #include "lualib.h"
 
@@ -25,10 +26,16 @@ int main(int argc, char **argv) {
     }
     lua_setglobal(L, "arg");
     lua_pushcfunction(L, asan_traceback);
-    int status = luaL_loadfile(L, argv[1]);
-    if (status == LUA_OK) {
-        for (int i = 2; i < argc; i++) lua_pushstring(L, argv[i]);
-        status = lua_pcall(L, argc - 2, 0, 1);
+    int status;
+    if (strcmp(argv[1], "-e") == 0 && argc > 2) {        /* lua -e 'chunk' */
+        status = luaL_loadstring(L, argv[2]);
+        if (status == LUA_OK) status = lua_pcall(L, 0, 0, 1);
+    } else {
+        status = luaL_loadfile(L, argv[1]);
+        if (status == LUA_OK) {
+            for (int i = 2; i < argc; i++) lua_pushstring(L, argv[i]);
+            status = lua_pcall(L, argc - 2, 0, 1);
+        }
     }
     if (status != LUA_OK) fprintf(stderr, "%s: %s\n", argv[0], lua_tostring(L, -1));
     lua_close(L);

@@ -29,10 +29,19 @@ describe("regress: connect keeps the object's socket within a family (§4.2)", f
 
   it("a bound, configured tcp4 master keeps its local address and options after a refused first address", function()
     if not usable then pending("needs `unshare -m` and mount (root)") return end
-    local srv, port = H.server(second)
-    local probe = socket.tcp4()                 -- the first address must refuse
-    assert(probe:bind(first, port), "port " .. port .. " is taken on " .. first)
-    probe:close()
+    -- The first address must refuse: find a port free on `first` whose
+    -- twin on `second` listens (another process may hold it; try again).
+    local srv, port
+    for _ = 1, 20 do
+      srv, port = H.server(second)
+      local probe = socket.tcp4()
+      local free = probe:bind(first, port)
+      probe:close()
+      if free then break end
+      srv:close()
+      srv = nil
+    end
+    assert(srv, "no port free on both addresses after 20 tries")
     local out = H.childsh(PREFIX, [[
       local m = assert(socket.tcp4())
       assert(m:setoption("tcp-nodelay", true) == 1)
