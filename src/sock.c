@@ -22,6 +22,22 @@ int sock_setnonblocking(int fd) {
     return IO_DONE;
 }
 
+const char *sock_adopt(int fd, int type, int family, const char *mismatch, int *got) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    int t = 0;
+    socklen_t tlen = sizeof t;
+    if (getsockname(fd, (struct sockaddr *) &ss, &len) != 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_TYPE, &t, &tlen) != 0)
+        return strerror(errno);
+    int fam = ss.ss_family;
+    if (t != type || !(fam == family || (family == AF_INET && fam == AF_INET6))) return mismatch;
+    int err = sock_setnonblocking(fd);
+    if (err != IO_DONE) return strerror(err);
+    *got = fam;
+    return NULL;
+}
+
 int sock_create(int *fd, int family, int type, int protocol) {
 #ifdef SOCK_NONBLOCK
     *fd = socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);

@@ -8,6 +8,10 @@
 
 int sock_create(int *fd, int family, int type, int protocol);
 int sock_setnonblocking(int fd);
+/* socket.fromfd: checks that fd is a socket of `type` in `family` (AF_INET
+ * also accepts AF_INET6) and makes it non-blocking. NULL or the error text
+ * (`mismatch` when it is another kind of socket); *got gets its family. */
+const char *sock_adopt(int fd, int type, int family, const char *mismatch, int *got);
 void sock_close(int *fd);
 int sock_bind(int fd, const struct sockaddr *addr, socklen_t len);
 int sock_listen(int fd, int backlog);

@@ -235,21 +235,10 @@ static int tcp_lua_connect(lua_State *L) {
 /* socket.fromfd(fd, "tcp{...}"): adopt a descriptor (registered in core.c). */
 static int tcp_lua_fromfd(lua_State *L) {
     int fd = class_checkfd(L, 1);
-    const char *cls = luaL_checkstring(L, 2);
-    stream *t = stream_push(L, AF_UNSPEC, cls);
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    int type = 0;
-    socklen_t tlen = sizeof type;
-    if (getsockname(fd, (struct sockaddr *) &ss, &len) != 0 ||
-        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0)
-        return stream_pusherror(L, strerror(errno));
-    if (type != SOCK_STREAM || (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
-        return stream_pusherror(L, "not a tcp socket");
-    int err = sock_setnonblocking(fd);
-    if (err != IO_DONE) return stream_pusherror(L, strerror(err));
+    stream *t = stream_push(L, AF_UNSPEC, luaL_checkstring(L, 2));
+    const char *err = sock_adopt(fd, SOCK_STREAM, AF_INET, "not a tcp socket", &t->family);
+    if (err != NULL) return stream_pusherror(L, err);
     t->base.fd = fd;
-    t->family = ss.ss_family;
     return 1;
 }
 

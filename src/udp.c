@@ -328,21 +328,10 @@ static int udp_meth_getpeername(lua_State *L) {
 /* socket.fromfd(fd, "udp{...}"): adopt a datagram descriptor (core.c dispatches). */
 static int udp_lua_fromfd(lua_State *L) {
     int fd = class_checkfd(L, 1);
-    const char *cls = luaL_checkstring(L, 2);
-    udp *u = udp_push(L, AF_UNSPEC, cls);
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    int type = 0;
-    socklen_t tlen = sizeof type;
-    if (getsockname(fd, (struct sockaddr *) &ss, &len) != 0 ||
-        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0)
-        return udp_pusherror(L, strerror(errno));
-    if (type != SOCK_DGRAM || (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
-        return udp_pusherror(L, "not a udp socket");
-    int err = sock_setnonblocking(fd);
-    if (err != IO_DONE) return udp_pusherror(L, strerror(err));
+    udp *u = udp_push(L, AF_UNSPEC, luaL_checkstring(L, 2));
+    const char *err = sock_adopt(fd, SOCK_DGRAM, AF_INET, "not a udp socket", &u->family);
+    if (err != NULL) return udp_pusherror(L, err);
     u->base.fd = fd;
-    u->family = ss.ss_family;
     return 1;
 }
 

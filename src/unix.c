@@ -126,19 +126,9 @@ static const stream_classes unix_stream_classes = {
 /* socket.fromfd(fd, "unixstream{...}") */
 static int unix_stream_fromfd(lua_State *L) {
     int fd = class_checkfd(L, 1);
-    const char *cls = luaL_checkstring(L, 2);
-    stream *s = stream_push(L, AF_UNIX, cls);
-    struct sockaddr_un sa;
-    socklen_t len = sizeof sa;
-    int type = 0;
-    socklen_t tlen = sizeof type;
-    if (getsockname(fd, (struct sockaddr *) &sa, &len) != 0 ||
-        getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) != 0)
-        return stream_pusherror(L, strerror(errno));
-    if (type != SOCK_STREAM || sa.sun_family != AF_UNIX)
-        return stream_pusherror(L, "not a unix stream socket");
-    int err = sock_setnonblocking(fd);
-    if (err != IO_DONE) return stream_pusherror(L, strerror(err));
+    stream *s = stream_push(L, AF_UNIX, luaL_checkstring(L, 2));
+    const char *err = sock_adopt(fd, SOCK_STREAM, AF_UNIX, "not a unix stream socket", &s->family);
+    if (err != NULL) return stream_pusherror(L, err);
     s->base.fd = fd;
     return 1;
 }
