@@ -1,0 +1,56 @@
+-- samples/daytime_server.lua and samples/daytime_client.lua over TCP and UDP.
+local H = require("helper")
+
+local root = os.getenv("NETSOCKET_BUILD"):match("^(.*)/[^/]+$")
+local DATE = "^%u%l+day, %u%l+ %d%d, %d%d%d%d %d%d:%d%d:%d%d%-UTC$"
+
+local function sh(cmd)
+  local p = io.popen(cmd .. " 2>&1")
+  local out = p:read("a")
+  return out, p:close()
+end
+
+describe("daytime samples (RFC 867)", function()
+  it("answers a TCP and a UDP client, then stops after its count", function()
+    local server = io.popen(("%s %q/samples/daytime_server.lua 127.0.0.1 0 2 20")
+      :format(H.LUA, root))
+    local tport, uport = server:read("l"):match("tcp port (%d+), udp port (%d+)")
+    assert.is_truthy(tport and uport)
+    for _, run in ipairs({ { "tcp", tport }, { "udp", uport } }) do
+      local out, ok = sh(("%s %q/samples/daytime_client.lua %s 127.0.0.1 %s")
+        :format(H.LUA, root, run[1], run[2]))
+      assert.is_true(ok, out)
+      assert.matches(DATE, out:gsub("\n$", ""))
+    end
+    local log = server:read("a")
+    assert.is_true(server:close())
+    assert.are.equal("daytime: answered 2 requests\n", log)
+  end)
+
+  it("the TCP answer is one line that ends in CRLF, then the server closes", function()
+    local socket = require("socket")
+    local server = io.popen(("%s %q/samples/daytime_server.lua 127.0.0.1 0 1 20")
+      :format(H.LUA, root))
+    local tport = tonumber(server:read("l"):match("tcp port (%d+)"))
+    local c = assert(socket.connect("127.0.0.1", tport))
+    c:settimeout(5)
+    local all = assert(c:receive("*a"))
+    assert.matches(DATE, all:match("^(.-)\r\n$"))
+    c:close()
+    assert.are.equal("daytime: answered 1 requests\n", server:read("a"))
+    assert.is_true(server:close())
+  end)
+
+  it("the client fails cleanly when nothing listens, and prints usage on bad arguments", function()
+    local socket = require("socket")
+    local s = assert(socket.bind("127.0.0.1", 0))
+    local _, port = s:getsockname()
+    s:close()
+    local out, ok = sh(("%s %q/samples/daytime_client.lua tcp 127.0.0.1 %d"):format(H.LUA, root, port))
+    assert.is_falsy(ok)
+    assert.matches("connection refused", out, 1, true)
+    out, ok = sh(("%s %q/samples/daytime_client.lua"):format(H.LUA, root))
+    assert.is_falsy(ok)
+    assert.matches("usage:", out, 1, true)
+  end)
+end)
