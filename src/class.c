@@ -4,21 +4,21 @@
 #include "class.h"
 
 /* Group membership lives in the registry, keyed by the metatable itself:
- * registry[&class_groups][group][metatable] = true. A string key in a
+ * registry["netsocket.groups"][group][metatable] = true. A string key in a
  * foreign metatable therefore never makes its userdata pass for ours. The
  * string keys of 3.x (mt["tcp{any}"] = true) are set too, for scripts. */
-static const char class_groups = 0;
+#define CLASS_GROUPS "netsocket.groups"   /* a name, so socket.ssl.core shares it */
 
 /* Pushes the member set of `group` and returns 1; returns 0 with the stack
  * unchanged when it does not exist and `create` is 0. */
 static int class_pushgroup(lua_State *L, const char *group, int create) {
     int top = lua_gettop(L);
-    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &class_groups) != LUA_TTABLE) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, CLASS_GROUPS) != LUA_TTABLE) {
         lua_settop(L, top);
         if (!create) return 0;
         lua_newtable(L);
         lua_pushvalue(L, -1);
-        lua_rawsetp(L, LUA_REGISTRYINDEX, &class_groups);
+        lua_setfield(L, LUA_REGISTRYINDEX, CLASS_GROUPS);
     }
     if (lua_getfield(L, -1, group) != LUA_TTABLE) {         /* groups, x */
         lua_pop(L, 1);

@@ -82,10 +82,7 @@ int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, const timeo
         if (err != EAGAIN) break;
         /* A unix listener's backlog is full: nothing is in progress and no
          * event will say when to retry, so back off within the deadline. */
-        double left = timeout_left(tm);
-        if (left == 0) return IO_TIMEOUT;
-        wait_sleep(left > 0 && left < nap ? left : nap);
-        if (nap < 0.05) nap *= 2;
+        if ((err = wait_backoff(tm, &nap)) != IO_DONE) return err;
     }
     if (err != EINPROGRESS) return err;
     if (timeout_iszero(tm)) return IO_TIMEOUT;

@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 #include "inet.h"
 #include "sock.h"
 #include "stream.h"
@@ -218,6 +220,7 @@ static int unix_dgram_sendmsg(lua_State *L, unix_dgram *d, const struct sockaddr
     const char *data = luaL_checklstring(L, 2, &n);
     if (d->base.fd < 0) return stream_pusherror(L, "closed");
     timeout_markstart(&d->tm);
+    double nap = 0.001;
     for (;;) {
         ssize_t r = to ? sendto(d->base.fd, data, n, 0, (const struct sockaddr *) to, tolen)
                        : send(d->base.fd, data, n, 0);
@@ -227,7 +230,11 @@ static int unix_dgram_sendmsg(lua_State *L, unix_dgram *d, const struct sockaddr
         }
         int err = errno;
         if (err == EINTR) continue;
-        if (err == EAGAIN || err == EWOULDBLOCK) err = wait_fd(d->base.fd, WAIT_W, &d->tm);
+        /* A full receiver: a connected socket is woken when its peer
+         * drains; for sendto no event exists, so back off. */
+        if (err == EAGAIN || err == EWOULDBLOCK)
+            err = to ? wait_backoff(&d->tm, &nap)
+                     : timeout_iszero(&d->tm) ? IO_TIMEOUT : wait_fd(d->base.fd, WAIT_W, &d->tm);
         if (err != IO_DONE) return stream_pusherror(L, sock_strerror(err));
     }
 }
@@ -373,6 +380,28 @@ static void unix_dgram_open(lua_State *L) {
     }
 }
 
+/* U._removestale(path): removes a socket file that nothing listens on (a
+ * test connect is refused) and returns true; any other file, or a live
+ * socket, is left alone (false). For socket.pipe.bind (§10.2). */
+static int unix_removestale(lua_State *L) {
+    struct sockaddr_un sa;
+    socklen_t len;
+    struct stat st;
+    int removed = 0;
+    const char *path = luaL_checkstring(L, 1);
+    if (unix_addr(L, 1, &sa, &len) == NULL && path[0] != '\0' &&
+        lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        int fd;
+        if (sock_create(&fd, AF_UNIX, SOCK_STREAM, 0) == IO_DONE) {
+            if (connect(fd, (struct sockaddr *) &sa, len) != 0 && errno == ECONNREFUSED)
+                removed = unlink(path) == 0;
+            sock_close(&fd);
+        }
+    }
+    lua_pushboolean(L, removed);
+    return 1;
+}
+
 /* U._unlinkonclose(server): socket.pipe's servers remove their socket file
  * when closed or collected (§10.2). Not part of the 3.x API. */
 static int unix_unlinkonclose(lua_State *L) {
@@ -400,6 +429,7 @@ int luaopen_socket_unix(lua_State *L) {
         {"dgram", unix_dgram_new},
         {"udp", unix_dgram_new},
         {"_unlinkonclose", unix_unlinkonclose},
+        {"_removestale", unix_removestale},
         {NULL, NULL}
     };
     luaL_newlib(L, funcs);

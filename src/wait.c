@@ -39,6 +39,14 @@ int wait_fd_for(int fd, int what, double seconds) {
     return wait_poll(fd, what, seconds, NULL);
 }
 
+int wait_backoff(const timeout *tm, double *nap) {
+    double left = timeout_left(tm);
+    if (left == 0) return IO_TIMEOUT;
+    wait_sleep(left > 0 && left < *nap ? left : *nap);
+    if (*nap < 0.05) *nap *= 2;
+    return IO_DONE;
+}
+
 void wait_sleep(double seconds) {
     if (!(seconds > 0)) return;                  /* negative, zero, NaN */
     if (seconds > 1e9) seconds = 1e9;            /* keeps tv_sec in range */

@@ -10,6 +10,10 @@ enum { WAIT_R = 1, WAIT_W = 2 };
 int wait_fd(int fd, int what, const timeout *tm);
 /* Waits `seconds` (< 0: forever) for readiness, no timeout object. */
 int wait_fd_for(int fd, int what, double seconds);
+/* For "would block" with no readiness event to wait for (a full unix
+ * backlog, a full unconnected datagram peer): sleeps *nap (doubling it up
+ * to 50 ms) within the deadline. IO_TIMEOUT once no time is left. */
+int wait_backoff(const timeout *tm, double *nap);
 /* Sleeps for `seconds` (restarting after signals). */
 void wait_sleep(double seconds);
 

@@ -25,14 +25,8 @@ function pipe.bind(name, backlog)
   if not server then return nil, err end
   local ok
   ok, err = server:bind(path)
-  if not ok and err == "address already in use" and not abstract then
-    local probe = unix.stream()
-    local live, perr = probe:connect(path)
-    probe:close()
-    if not live and perr == "connection refused" then
-      os.remove(path)
-      ok, err = server:bind(path)
-    end
+  if not ok and err == "address already in use" and not abstract and unix._removestale(path) then
+    ok, err = server:bind(path)
   end
   if ok then ok, err = server:listen(backlog or 32) end
   if not ok then
