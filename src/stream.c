@@ -22,7 +22,7 @@ static int stream_dirty(const void *self) {
 }
 
 stream *stream_push(lua_State *L, int family, const char *cls) {
-    stream *t = lua_newuserdatauv(L, sizeof(stream), 1);
+    stream *t = lua_newuserdatauv(L, sizeof(stream), STREAM_UV_COUNT);
     t->base.fd = -1;
     t->base.dirty = stream_dirty;
     t->family = family;
@@ -54,8 +54,10 @@ int stream_pushok(lua_State *L) {
 
 /* Releases the fd (and, for a socket.pipe server, its file) and the buffer. */
 static void stream_release(lua_State *L, stream *t) {
-    if (t->unlinkpath && t->base.fd >= 0 && lua_getiuservalue(L, 1, 1) == LUA_TSTRING)
-        unlink(lua_tostring(L, -1));
+    if (t->unlinkpath && t->base.fd >= 0) {
+        if (lua_getiuservalue(L, 1, STREAM_UV_HOST) == LUA_TSTRING) unlink(lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
     t->unlinkpath = 0;
     sock_close(&t->base.fd);
     buffer_free(L, &t->buf);
@@ -122,12 +124,35 @@ static int stream_meth_listen(lua_State *L) {
     return stream_pushok(L);
 }
 
-static int stream_meth_accept(lua_State *L) {
-    stream *t = class_check(L, 1, STREAM_CLS->server);
-    stream *c = stream_push(L, t->family, STREAM_CLS->client);
+int stream_acceptraw(lua_State *L) {
+    stream *t = class_check(L, 1, stream_classesof(L)->server);
+    stream *c = stream_push(L, t->family, stream_classesof(L)->client);
     timeout_markstart(&t->tm);
     int err = sock_accept(t->base.fd, &c->base.fd, &t->tm);
     if (err != IO_DONE) return stream_pusherror(L, sock_strerror(err));
+    return 1;
+}
+
+/* accept(): a server with a TLS context (server:setssl, §9.5) hands each
+ * client to registry["netsocket.tlsaccept"](server, client), which the TLS
+ * module installs, and returns its conn or nil, err. */
+static int stream_meth_accept(lua_State *L) {
+    if (stream_acceptraw(L) != 1) return 2;
+    int client = lua_gettop(L);           /* callers may keep values below (foreachaccept) */
+    if (lua_getiuservalue(L, 1, STREAM_UV_TLS) == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 1;
+    }
+    lua_pop(L, 1);
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "netsocket.tlsaccept") != LUA_TFUNCTION) {
+        lua_pop(L, 1);                    /* the client is collected, and closed */
+        return stream_pusherror(L, "ssl not available");
+    }
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, client);
+    lua_call(L, 2, 2);
+    if (lua_isnil(L, -2)) return 2;
+    lua_pop(L, 1);
     return 1;
 }
 

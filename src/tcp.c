@@ -61,7 +61,7 @@ static int tcp_meth_connect(lua_State *L) {
     char pbuf[8];
     const char *serv = inet_optport(L, 3, NULL, pbuf);
     lua_pushvalue(L, 2);
-    lua_setiuservalue(L, 1, 1);            /* remembered for TLS (§4.2) */
+    lua_setiuservalue(L, 1, STREAM_UV_HOST);   /* remembered for TLS (§4.2) */
     const char *err = "invalid port";
     if (serv != NULL) {
         timeout_markstart(&t->tm);
@@ -115,7 +115,24 @@ static int tcp_ssl(lua_State *L, const char *cls, const char *name) {
 }
 
 static int tcp_meth_setssl(lua_State *L) { return tcp_ssl(L, TCP_SERVER, "setssl"); }
-static int tcp_meth_acceptnossl(lua_State *L) { return tcp_ssl(L, TCP_SERVER, "acceptnossl"); }
+/* acceptnossl: a plain client even while setssl is active; it keeps the
+ * server's TLS context so client:starttls() can upgrade it in server mode. */
+static int tcp_meth_acceptnossl(lua_State *L) {
+    class_check(L, 1, TCP_SERVER);
+    lua_settop(L, 1);
+    if (lua_getiuservalue(L, 1, STREAM_UV_TLS) == LUA_TNIL) {
+        lua_pop(L, 1);                     /* no setssl: answer as §9.5 says */
+        lua_getglobal(L, "require");
+        lua_pushliteral(L, "socket.ssl");
+        if (lua_pcall(L, 1, 1, 0) != LUA_OK) return stream_pusherror(L, "ssl not available");
+        lua_pushnil(L);
+    }
+    lua_replace(L, 2);                     /* 2: the context (or nil) */
+    if (stream_acceptraw(L) != 1) return 2;
+    lua_pushvalue(L, 2);
+    lua_setiuservalue(L, -2, STREAM_UV_TLS);
+    return 1;
+}
 static int tcp_meth_starttls(lua_State *L) { return tcp_ssl(L, TCP_CLIENT, "starttls"); }
 
 /* ---- client ------------------------------------------------------------- */
@@ -201,7 +218,7 @@ static int tcp_connect_table(lua_State *L) {
     if (has_ssl) return stream_pusherror(L, "ssl not available");
     stream *t = stream_push(L, family, TCP_CLIENT);
     lua_pushvalue(L, 2);
-    lua_setiuservalue(L, -2, 1);
+    lua_setiuservalue(L, -2, STREAM_UV_HOST);
     timeout_init(&t->tm, -1, limit);        /* a total: one deadline over every address */
     if (tcp_finishconnect(L, t, host, serv, laddr, lserv, 0) != 1) return 2;
     int on;
@@ -228,7 +245,7 @@ static int tcp_lua_connect(lua_State *L) {
     if (serv == NULL || lserv == NULL) return stream_pusherror(L, "invalid port");
     stream *t = stream_push(L, family, TCP_CLIENT);
     lua_pushvalue(L, 1);
-    lua_setiuservalue(L, -2, 1);
+    lua_setiuservalue(L, -2, STREAM_UV_HOST);
     return tcp_finishconnect(L, t, host, serv, laddr, lserv, 1);
 }
 

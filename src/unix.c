@@ -71,7 +71,7 @@ static int unix_stream_bind(lua_State *L) {
     if (err != NULL) return stream_pusherror(L, err);
     s->bound = 1;
     lua_pushvalue(L, 2);
-    lua_setiuservalue(L, 1, 1);            /* the path, for socket.pipe's unlink on close */
+    lua_setiuservalue(L, 1, STREAM_UV_HOST);   /* the path, for socket.pipe's unlink on close */
     return stream_pushok(L);
 }
 
@@ -406,7 +406,7 @@ static int unix_removestale(lua_State *L) {
  * when closed or collected (§10.2). Not part of the 3.x API. */
 static int unix_unlinkonclose(lua_State *L) {
     stream *s = class_check(L, 1, UNIX_SERVER);
-    s->unlinkpath = lua_getiuservalue(L, 1, 1) == LUA_TSTRING && lua_tostring(L, -1)[0] != '\0';
+    s->unlinkpath = lua_getiuservalue(L, 1, STREAM_UV_HOST) == LUA_TSTRING && lua_tostring(L, -1)[0] != '\0';
     lua_pushboolean(L, s->unlinkpath);
     return 1;
 }
