@@ -24,7 +24,27 @@ CORE_SRC = $(sort $(wildcard src/*.c))
 CORE_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 CORE_SO  = $(BUILD)/socket/core.so
 
-LUA_MODS = lua/socket.lua lua/socket/dns.lua lua/socket/pipe.lua
+LUA_MODS = lua/socket.lua lua/socket/dns.lua lua/socket/pipe.lua lua/socket/co.lua
+
+# socket.ssl.core: TLS over OpenSSL, a library of its own. It links its own
+# copies of the engine objects it needs (symbols are hidden per library;
+# classes and groups are shared through registry names). The ssl rockspec
+# passes OPENSSL_INCDIR/OPENSSL_LIBDIR; otherwise pkg-config finds OpenSSL.
+ifdef OPENSSL_INCDIR
+HAVE_SSL   := yes
+SSL_CFLAGS := -I$(OPENSSL_INCDIR)
+SSL_LIBS   := $(if $(OPENSSL_LIBDIR),-L$(OPENSSL_LIBDIR)) -lssl -lcrypto
+else
+HAVE_SSL   := $(shell $(PKG_CONFIG) --exists openssl 2>/dev/null && \
+                test -f "$$($(PKG_CONFIG) --variable=includedir openssl)/openssl/ssl.h" && echo yes)
+SSL_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
+SSL_LIBS   := $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null)
+endif
+SSL_SRC    = $(sort $(wildcard src/ssl/*.c))
+SSL_ENGINE = buffer class inet options sock timeout wait
+SSL_OBJ    = $(SSL_SRC:src/ssl/%.c=$(BUILD)/obj/ssl/%.o) $(SSL_ENGINE:%=$(BUILD)/obj/%.o)
+SSL_SO     = $(BUILD)/socket/ssl/core.so
+SSL_NOTE   = OpenSSL headers not found: socket.ssl is not built; install libssl-dev (Debian/Ubuntu) or openssl-devel, then run make again
 
 # The suite runs against this tree only: our paths first, then the defaults
 # (busted's own modules live there).
@@ -32,9 +52,9 @@ TEST_ENV = LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/spec/?.lua;;' \
            LUA_CPATH='$(CURDIR)/$(BUILD)/?.so;;' NETSOCKET_BUILD='$(CURDIR)/$(BUILD)'
 BUSTED   = busted --lua=$(LUA) --helper=spec/setup.lua
 
-.PHONY: all lib deps test asan demo bench install clean help check-lua
+.PHONY: all lib ssl nossl deps test asan demo bench install install-ssl clean help check-lua lint
 
-all: check-lua lib
+all: check-lua lib $(if $(HAVE_SSL),ssl,nossl)
 
 lib: $(CORE_SO)
 
@@ -56,6 +76,24 @@ $(CORE_SO): $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CORE_OBJ) $(LDFLAGS_ALL) -o $@
 	ln -sf core.so $(@D)/unix.so
+
+ifeq ($(HAVE_SSL),yes)
+ssl: $(SSL_SO)
+else
+ssl:
+	@echo "make ssl: $(SSL_NOTE)" >&2; exit 1
+endif
+
+nossl:
+	@echo "note: $(SSL_NOTE)"
+
+$(BUILD)/obj/ssl/%.o: src/ssl/%.c src/ssl/*.h src/*.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Isrc $(SSL_CFLAGS) -c $< -o $@
+
+$(SSL_SO): $(SSL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(SSL_OBJ) $(LDFLAGS_ALL) $(SSL_LIBS) -o $@
 
 test: deps all
 	@$(TEST_ENV) sh scripts/run-specs.sh $(BUSTED) spec
@@ -81,6 +119,15 @@ asan-run:
 demo: deps all
 	@$(TEST_ENV) $(LUA) samples/demo.lua
 
+# Static checks: luacheck over the Lua code (settings in .luacheckrc), and
+# cppcheck over src/ (justified exceptions in .cppcheck-suppressions).
+CPPCHECK_FLAGS = --error-exitcode=1 --enable=warning,style,performance,portability \
+    --std=c11 --library=posix --library=gnu --library=lua --library=openssl \
+    --force --inline-suppr --quiet --suppressions-list=.cppcheck-suppressions -I src
+lint: deps
+	luacheck --no-color -q lua spec samples
+	cppcheck $(CPPCHECK_FLAGS) src
+
 # luarocks (build.type = "make") calls `make lib` then `make install`.
 INST_LIBDIR ?= /usr/local/lib/lua/$(LUA_VERSION)
 INST_LUADIR ?= /usr/local/share/lua/$(LUA_VERSION)
@@ -92,13 +139,23 @@ install: lib
 	install -m 644 lua/socket.lua $(INST_LUADIR)/socket.lua
 	install -m 644 lua/socket/dns.lua $(INST_LUADIR)/socket/dns.lua
 	install -m 644 lua/socket/pipe.lua $(INST_LUADIR)/socket/pipe.lua
+	install -m 644 lua/socket/co.lua $(INST_LUADIR)/socket/co.lua
+
+# The TLS rock (netsocket-ssl-scm-1.rockspec): `make ssl` then this.
+install-ssl: ssl
+	install -d $(INST_LIBDIR)/socket/ssl $(INST_LUADIR)/socket
+	install -m 755 $(SSL_SO) $(INST_LIBDIR)/socket/ssl/core.so
+	install -m 644 lua/socket/ssl.lua $(INST_LUADIR)/socket/ssl.lua
 
 clean:
-	rm -rf build build-asan build-rock
+	rm -rf build build-asan build-rock build-rock-ssl
 
 help:
-	@echo "make          build $(CORE_SO)"
+	@echo "make          build $(CORE_SO) and, with OpenSSL headers, $(SSL_SO)"
+	@echo "make ssl      build $(SSL_SO) only (needs libssl-dev)"
 	@echo "make demo     build, then run an echo server and client over loopback"
 	@echo "make test     build, then run the whole suite (installs Debian deps if missing)"
 	@echo "make asan     the suite under AddressSanitizer + UBSan"
-	@echo "make install  install into INST_LIBDIR / INST_LUADIR"
+	@echo "make lint     luacheck over lua/ spec/ samples/, cppcheck over src/"
+	@echo "make install  install the core into INST_LIBDIR / INST_LUADIR"
+	@echo "make install-ssl  install socket.ssl there too"

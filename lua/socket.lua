@@ -61,10 +61,21 @@ local function bindtable(t)
     error("bad argument #1 to 'bind' (invalid family '" .. tostring(family) .. "')", 3)
   end
   if t.port == nil then error("bad argument #1 to 'bind' (field 'port' missing)", 3) end
-  if t.ssl ~= nil then return nil, "ssl not available" end
+  if t.ssl ~= nil and not pcall(require, "socket.ssl") then return nil, "ssl not available" end
   local host = t.host or "*"
   if host == "*" then host = family == "inet6" and "::" or "0.0.0.0" end
-  return bindany(host, t.port, t.backlog or 32, family, t.reuseaddr ~= false, t.reuseport == true)
+  local server, err = bindany(host, t.port, t.backlog or 32, family, t.reuseaddr ~= false,
+    t.reuseport == true)
+  if server and t.ssl ~= nil then          -- ssl = params | ctx: server:setssl (§12.1)
+    local ok
+    ok, err = server:setssl(t.ssl)
+    if not ok then
+      server:close()
+      return nil, err
+    end
+  end
+  if not server then return nil, err end
+  return server
 end
 
 function socket.bind(host, port, backlog)

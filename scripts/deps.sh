@@ -1,10 +1,10 @@
 #!/bin/sh
-# Installs the Debian packages the build, the tests and the demo need.
+# Installs the Debian packages the build, the tests, the demo and the lint need.
 # Called by the Makefile when something is missing; safe to run again.
 set -eu
 
 PKGS="lua5.4 liblua5.4-dev lua-busted luarocks pkg-config make gcc clang \
-libssl-dev openssl socat"
+libssl-dev openssl socat lua-check cppcheck lua-sec"
 
 missing=""
 for p in $PKGS; do

@@ -63,7 +63,7 @@ static void buffer_reserve(lua_State *L, buffer *b, size_t room) {
 
 /* Reads at most `max` more bytes into the buffer (making room for `room`),
  * waiting as the timeout allows. IO_DONE, IO_CLOSED, IO_TIMEOUT or errno. */
-static int buffer_more(lua_State *L, buffer *b, size_t room, size_t max, const timeout *tm) {
+static int buffer_more(lua_State *L, buffer *b, size_t room, size_t max, timeout *tm) {
     buffer_reserve(L, b, room);
     size_t n = b->cap - b->last;
     if (n > max) n = max;
@@ -163,7 +163,7 @@ int buffer_meth_receive(lua_State *L, buffer *b) {
     int pat = buffer_pattern(L, 2, &count);
     luaL_optlstring(L, 3, "", &plen);
     lua_settop(L, 3);
-    timeout_markstart(b->tm);
+    timeout_enter(b->tm);          /* bytes stay buffered until the pattern completes: restartable */
     int err = IO_DONE;
     size_t take = 0;          /* bytes of the buffer that make the result */
     size_t skip = 0;          /* bytes consumed but not returned (the "\n") */
@@ -268,19 +268,22 @@ static void buffer_range(lua_State *L, int idx, size_t size, size_t *i, size_t *
 }
 
 /* Sends data[0..n), waiting as the timeout allows; *sent gets the count. */
+/* Sends data[*sent..n), waiting as the timeout allows; *sent counts on. A
+ * wait may yield (cosockets): what is sent is counted before, and kept in
+ * tm->progress for the restarted call. */
 static int buffer_sendall(buffer *b, const char *data, size_t n, size_t *sent) {
     int err = IO_DONE;
-    *sent = 0;
     while (*sent < n) {
         size_t done;
         err = b->io->send(b->io->ctx, data + *sent, n - *sent, &done);
         *sent += done;
+        b->sent = buffer_add(b->sent, done);
         if (err == IO_DONE) continue;
         if (err != IO_WANTREAD && err != IO_WANTWRITE) break;
+        b->tm->progress = *sent;
         err = wait_fd(*b->io->fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, b->tm);
         if (err != IO_DONE) break;
     }
-    b->sent = buffer_add(b->sent, *sent);
     return err;
 }
 
@@ -301,7 +304,7 @@ int buffer_meth_send(lua_State *L, buffer *b) {
     size_t size, i, j, sent = 0;
     const char *data = luaL_checklstring(L, 2, &size);
     buffer_range(L, 3, size, &i, &j);
-    timeout_markstart(b->tm);
+    if (timeout_enter(b->tm)) sent = b->tm->progress;   /* a restart goes on where it stopped */
     int err = IO_DONE;
     if (i <= j) err = buffer_sendall(b, data + i - 1, j - i + 1, &sent);
     return buffer_pushsent(L, b, err, i - 1 + sent);
@@ -324,16 +327,13 @@ int buffer_meth_receivesome(lua_State *L, buffer *b) {
     lua_Number nmax = luaL_checknumber(L, 2);
     luaL_argcheck(L, nmax >= 1, 2, "size must be positive");
     size_t max = nmax >= 4e18 ? (size_t) 4e18 : (size_t) nmax;
-    timeout percall, *tm = b->tm;
-    if (!lua_isnoneornil(L, 3)) {              /* a per-call limit for this call only */
-        timeout_init(&percall, luaL_checknumber(L, 3), -1);
-        tm = &percall;
-    }
-    timeout_markstart(tm);
+    double limit = luaL_optnumber(L, 3, 0);
+    timeout_enter(b->tm);
+    if (!lua_isnoneornil(L, 3)) timeout_setcall(b->tm, limit);   /* this call only */
     int err = IO_DONE;
     if (buffer_isempty(b)) {
         size_t room = max < 256 * 1024 ? max : 256 * 1024;
-        err = buffer_more(L, b, room, max, tm);
+        err = buffer_more(L, b, room, max, b->tm);
     }
     if (err != IO_DONE) {
         lua_pushnil(L);

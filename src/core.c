@@ -4,6 +4,7 @@
 #include "lauxlib.h"
 #include "dns.h"
 #include "except.h"
+#include "poller.h"
 #include "select.h"
 #include "tcp.h"
 #include "timeout.h"
@@ -54,7 +55,7 @@ static lua_Integer core_setsize(void) {
 
 static void core_features(lua_State *L) {
     static const struct { const char *name; int on; } features[] = {
-        {"ipv6", 1}, {"unix", 1}, {"ssl", 0}, {"abstract", CORE_ABSTRACT}, {"co", 0}, {"asyncdns", 1},
+        {"ipv6", 1}, {"unix", 1}, {"ssl", 0}, {"abstract", CORE_ABSTRACT}, {"co", 1}, {"asyncdns", 1},
     };
     lua_createtable(L, 0, 6);
     for (size_t i = 0; i < sizeof features / sizeof features[0]; i++) {
@@ -78,6 +79,7 @@ int luaopen_socket_core(lua_State *L) {
     tcp_open(L);
     udp_open(L);
     select_open(L);
+    poller_open(L);
     except_open(L);
     dns_open(L);
     lua_pushliteral(L, CORE_VERSION);

@@ -52,11 +52,11 @@ static int inet_resolve(struct addrinfo **res, int family, const char *host,
 }
 
 /* Makes *fd a socket of ai's family, reusing it when it already is one. */
-static int inet_ensure(int *fd, int *family, const struct addrinfo *ai) {
-    if (*fd >= 0 && *family == ai->ai_family) return IO_DONE;
+static int inet_ensure(int *fd, int *family, int want, int socktype) {
+    if (*fd >= 0 && *family == want) return IO_DONE;
     sock_close(fd);
-    int err = inet_create(fd, ai->ai_family, ai->ai_socktype);
-    if (err == IO_DONE) *family = ai->ai_family;
+    int err = inet_create(fd, want, socktype);
+    if (err == IO_DONE) *family = want;
     return err;
 }
 
@@ -66,7 +66,7 @@ const char *inet_trybind(int *fd, int *family, const char *host, const char *ser
     if (gai != 0) return sock_gaistrerror(gai);
     int err = EAFNOSUPPORT;
     for (ai = res; ai != NULL; ai = ai->ai_next) {
-        if ((err = inet_ensure(fd, family, ai)) != IO_DONE) continue;
+        if ((err = inet_ensure(fd, family, ai->ai_family, ai->ai_socktype)) != IO_DONE) continue;
         if ((err = sock_bind(*fd, ai->ai_addr, ai->ai_addrlen)) == IO_DONE) break;
     }
     freeaddrinfo(res);
@@ -76,17 +76,25 @@ const char *inet_trybind(int *fd, int *family, const char *host, const char *ser
 /* Replaces *fd, which failed to connect, by a fresh socket of the same
  * family that carries its options and, when the object was bound, its local
  * address: after close the address is free again (it never connected). */
-static int inet_renew(int *fd, const struct addrinfo *ai, const inet_carry *carry) {
+static int inet_renew(int *fd, int family, int socktype, const inet_carry *carry) {
     struct sockaddr_storage local;
     socklen_t len = sizeof local;
     int keep = carry->bound && getsockname(*fd, (struct sockaddr *) &local, &len) == 0;
-    int nfd, err = inet_create(&nfd, ai->ai_family, ai->ai_socktype);
+    int nfd, err = inet_create(&nfd, family, socktype);
     if (err != IO_DONE) return err;
     if (carry->rows != NULL) options_copy(carry->rows, *fd, nfd);
     sock_close(fd);
     *fd = nfd;
     return keep ? sock_bind(nfd, (struct sockaddr *) &local, len) : IO_DONE;
 }
+
+#define INET_MAXADDRS 16   /* addresses tried by one connect; more never help */
+
+typedef struct inet_target {
+    int family, socktype;
+    socklen_t len;
+    struct sockaddr_storage ss;
+} inet_target;
 
 const char *inet_tryconnect(int *fd, int *family, const char *host, const char *serv,
                             int socktype, timeout *tm, int restart,
@@ -95,21 +103,37 @@ const char *inet_tryconnect(int *fd, int *family, const char *host, const char *
     *syserr = 0;
     int gai = inet_resolve(&res, *family, host, serv, socktype, 0);
     if (gai != 0) return sock_gaistrerror(gai);
-    int err = EAFNOSUPPORT, failed = 0;
-    for (ai = res; ai != NULL; ai = ai->ai_next) {
-        if (restart) timeout_markstart(tm);
+    /* Copied out, so that a cosocket yield (a longjmp) leaks nothing. */
+    inet_target addrs[INET_MAXADDRS];
+    int n = 0;
+    for (ai = res; ai != NULL && n < INET_MAXADDRS; ai = ai->ai_next) {
+        if (ai->ai_addrlen > sizeof addrs[n].ss) continue;
+        addrs[n].family = ai->ai_family;
+        addrs[n].socktype = ai->ai_socktype;
+        addrs[n].len = ai->ai_addrlen;
+        memcpy(&addrs[n].ss, ai->ai_addr, ai->ai_addrlen);
+        n++;
+    }
+    freeaddrinfo(res);
+    /* A restart after a yield goes on with the address it was waiting for. */
+    int again = tm->again, first = again ? (int) tm->progress : 0;
+    int err = EAFNOSUPPORT;
+    for (int i = first; i < n; i++) {
+        inet_target *a = &addrs[i];
+        int resumed = again && i == first;
+        if (restart && !resumed) timeout_restart(tm);
         /* POSIX leaves a socket unspecified after a failed connect (BSDs and
          * gVisor refuse to reuse it): the next attempt gets a new one. */
-        if (failed && *fd >= 0 && *family == ai->ai_family) err = inet_renew(fd, ai, carry);
-        else err = inet_ensure(fd, family, ai);
-        failed = 1;
+        if (resumed) err = *fd >= 0 ? IO_DONE : IO_CLOSED;
+        else if (i > 0 && *fd >= 0 && *family == a->family) err = inet_renew(fd, a->family, a->socktype, carry);
+        else err = inet_ensure(fd, family, a->family, a->socktype);
         if (err != IO_DONE) continue;
-        err = sock_connect(*fd, ai->ai_addr, ai->ai_addrlen, tm);
+        tm->progress = (size_t) i;
+        err = sock_connect(*fd, (struct sockaddr *) &a->ss, a->len, tm, resumed);
         /* With a zero timeout only the first address is tried (LuaSocket). */
         if (err == IO_DONE || timeout_iszero(tm)) break;
         if (err == IO_TIMEOUT && timeout_left(tm) == 0 && !restart) break;
     }
-    freeaddrinfo(res);
     *syserr = err;
     return sock_strerror(err);
 }

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
 #include <limits.h>
@@ -297,11 +298,33 @@ static int resolve_lua_getstatus(lua_State *L) {
     return resolve_pushstatus(L, resolve_check(L));
 }
 
-/* wait([timeout]): seconds; nil or negative waits until done, 0 polls. */
+static int resolve_lua_wait(lua_State *L);
+
+/* After a socket.co yield: slot 2 holds the absolute deadline. */
+static int resolve_wait_k(lua_State *L, int status, lua_KContext ctx) {
+    (void) status;
+    (void) ctx;
+    lua_settop(L, 2);
+    double deadline = lua_tonumber(L, 2);
+    lua_pushnumber(L, deadline < 0 ? -1 : fmax(0, deadline - timeout_monotonic()));
+    lua_replace(L, 2);
+    return resolve_lua_wait(L);
+}
+
+/* wait([timeout]): seconds; nil or negative waits until done, 0 polls.
+ * In a socket.co task it yields until the fd is readable or the deadline. */
 static int resolve_lua_wait(lua_State *L) {
     resolve *r = resolve_check(L);
+    double limit = luaL_optnumber(L, 2, -1);
+    if (r->state == RESOLVE_LIVE && resolve_done(r) == NULL && limit != 0 && wait_intask(L)) {
+        double deadline = limit < 0 ? -1 : timeout_monotonic() + limit;
+        lua_settop(L, 2);
+        lua_pushnumber(L, deadline);
+        lua_replace(L, 2);
+        return wait_yield(L, r->base.fd, WAIT_R, deadline, 0, resolve_wait_k);
+    }
     timeout tm;
-    timeout_init(&tm, luaL_optnumber(L, 2, -1), -1);
+    timeout_init(&tm, limit, -1);
     timeout_markstart(&tm);
     /* The state is re-read after each wake-up: a task may cancel or close
      * the object while this one waits. */

@@ -9,6 +9,7 @@
 #include "class.h"
 #include "select.h"
 #include "timeout.h"
+#include "wait.h"
 
 #define SELECT_STACK 64         /* entries handled without a heap block */
 
@@ -87,6 +88,20 @@ static int select_poll(struct pollfd *p, nfds_t n, double limit) {
     }
 }
 
+static int select_lua_select(lua_State *L);
+
+/* After a yield: slot 3 holds the absolute deadline; select again with what
+ * is left of it. */
+static int select_k(lua_State *L, int status, lua_KContext ctx) {
+    (void) status;
+    (void) ctx;
+    lua_settop(L, 3);
+    double deadline = lua_tonumber(L, 3);
+    lua_pushnumber(L, deadline < 0 ? -1 : fmax(0, deadline - timeout_monotonic()));
+    lua_replace(L, 3);
+    return select_lua_select(L);
+}
+
 static int select_lua_select(lua_State *L) {
     lua_settop(L, 3);
     int tabs[2] = {1, 2};
@@ -141,7 +156,26 @@ static int select_lua_select(lua_State *L) {
         }
         p[np - 1].events |= (short) (e[j].want == 1 ? POLLIN : POLLOUT);
     }
-    int r = select_poll(np ? p : NULL, np, limit);
+    /* In a socket.co task: look once without waiting, then yield the whole
+     * set; the restart (select_k) runs select again with the time left. */
+    int r = select_poll(np ? p : NULL, np, limit != 0 && wait_intask(L) ? 0 : limit);
+    if (r == 0 && limit != 0 && wait_intask(L)) {
+        double deadline = limit < 0 ? -1 : timeout_monotonic() + limit;
+        lua_createtable(L, (int) (2 * np), 0);
+        for (nfds_t i = 0; i < np; i++) {
+            lua_pushinteger(L, p[i].fd);
+            lua_rawseti(L, -2, (lua_Integer) (2 * i + 1));
+            lua_pushinteger(L, ((p[i].events & POLLIN) ? WAIT_R : 0) | ((p[i].events & POLLOUT) ? WAIT_W : 0));
+            lua_rawseti(L, -2, (lua_Integer) (2 * i + 2));
+        }
+        lua_pushnumber(L, deadline);
+        lua_replace(L, 3);                  /* select_k reads the deadline here */
+        wait_pushsentinel(L);
+        lua_insert(L, -2);
+        lua_pushinteger(L, 0);
+        lua_pushnumber(L, deadline);
+        return lua_yieldk(L, 4, 0, select_k);
+    }
     if (r < 0) return luaL_error(L, "select failed");
     nfds_t q = 0;
     for (size_t j = 0; j < n && r > 0; j++) {

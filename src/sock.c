@@ -71,7 +71,7 @@ int sock_shutdown(int fd, int how) {
     return shutdown(fd, how) == 0 ? IO_DONE : errno;
 }
 
-int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, const timeout *tm) {
+int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm, int again) {
     int err;
     double nap = 0.001;
     if (fd < 0) return IO_CLOSED;
@@ -84,7 +84,8 @@ int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, const timeo
          * event will say when to retry, so back off within the deadline. */
         if ((err = wait_backoff(tm, &nap)) != IO_DONE) return err;
     }
-    if (err != EINPROGRESS) return err;
+    if (again && err == EISCONN) return IO_DONE;      /* it completed while we waited */
+    if (err != EINPROGRESS && !(again && err == EALREADY)) return err;
     if (timeout_iszero(tm)) return IO_TIMEOUT;
     err = wait_fd(fd, WAIT_W, tm);
     if (err != IO_DONE) return err;
@@ -93,7 +94,7 @@ int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, const timeo
     return err;
 }
 
-int sock_accept(int fd, int *client, const timeout *tm) {
+int sock_accept(int fd, int *client, timeout *tm) {
     if (fd < 0) return IO_CLOSED;
     for (;;) {
 #ifdef SOCK_NONBLOCK

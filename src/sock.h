@@ -15,9 +15,10 @@ const char *sock_adopt(int fd, int type, int family, const char *mismatch, int *
 void sock_close(int *fd);
 int sock_bind(int fd, const struct sockaddr *addr, socklen_t len);
 int sock_listen(int fd, int backlog);
-/* Starts or completes a connect, waiting until the deadline. */
-int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, const timeout *tm);
-int sock_accept(int fd, int *client, const timeout *tm);
+/* Starts or completes a connect, waiting until the deadline. `again`: the
+ * call restarts after a yield, so the attempt may be under way or done. */
+int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm, int again);
+int sock_accept(int fd, int *client, timeout *tm);
 int sock_shutdown(int fd, int how);
 
 /* Datagrams: one attempt each (EINTR retried). sendto with addr NULL sends

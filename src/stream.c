@@ -65,6 +65,7 @@ static void stream_release(lua_State *L, stream *t) {
 
 static int stream_meth_close(lua_State *L) {
     stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    wait_closing(L, t->base.fd);
     stream_release(L, t);
     return stream_pushok(L);
 }
@@ -127,16 +128,17 @@ static int stream_meth_listen(lua_State *L) {
 int stream_acceptraw(lua_State *L) {
     stream *t = class_check(L, 1, stream_classesof(L)->server);
     stream *c = stream_push(L, t->family, stream_classesof(L)->client);
-    timeout_markstart(&t->tm);
+    timeout_enter(&t->tm);
     int err = sock_accept(t->base.fd, &c->base.fd, &t->tm);
     if (err != IO_DONE) return stream_pusherror(L, sock_strerror(err));
     return 1;
 }
 
-/* accept(): a server with a TLS context (server:setssl, §9.5) hands each
- * client to registry["netsocket.tlsaccept"](server, client), which the TLS
- * module installs, and returns its conn or nil, err. */
-static int stream_meth_accept(lua_State *L) {
+/* accept() for a call already begun: a server with a TLS context
+ * (server:setssl, §9.5) hands each client to
+ * registry["netsocket.tlsaccept"](server, client), which the TLS module
+ * installs, and returns its conn or nil, err. */
+static int stream_accept(lua_State *L) {
     if (stream_acceptraw(L) != 1) return 2;
     int client = lua_gettop(L);           /* callers may keep values below (foreachaccept) */
     if (lua_getiuservalue(L, 1, STREAM_UV_TLS) == LUA_TNIL) {
@@ -156,17 +158,56 @@ static int stream_meth_accept(lua_State *L) {
     return 1;
 }
 
+WAIT_RESTART(stream_meth_accept)
+static int stream_meth_accept(lua_State *L) {
+    stream *t = class_check(L, 1, STREAM_CLS->server);
+    timeout_begin(L, &t->tm, stream_meth_accept_k);
+    return stream_accept(L);
+}
+
 /* server:foreachaccept(handler): handler(client) per client until it returns
- * false (-> true) or accept fails with anything but "timeout" (-> nil, err). */
+ * false (-> true) or accept fails with anything but "timeout" (-> nil, err).
+ * In a socket.co task each client gets a task of its own, started through
+ * registry["netsocket.spawn"](handler, client, server); a handler that
+ * returns false there stops the loop by closing the server (socket.co marks
+ * it in registry["netsocket.stopped"], so the loop still returns true). */
+/* Whether socket.co stopped the server at 1 for a handler that returned false. */
+static int stream_stopped(lua_State *L) {
+    int stopped = 0;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "netsocket.stopped") == LUA_TTABLE) {
+        lua_pushvalue(L, 1);
+        stopped = lua_rawget(L, -2) != LUA_TNIL;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return stopped;
+}
+
+WAIT_RESTART(stream_meth_foreachaccept)
 static int stream_meth_foreachaccept(lua_State *L) {
-    class_check(L, 1, STREAM_CLS->server);
+    stream *t = class_check(L, 1, STREAM_CLS->server);
     luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_settop(L, 2);
+    int intask = wait_intask(L);
     for (;;) {
         lua_settop(L, 2);
-        if (stream_meth_accept(L) == 2) {               /* nil, err */
+        timeout_begin(L, &t->tm, stream_meth_foreachaccept_k);
+        if (stream_accept(L) == 2) {                    /* nil, err */
             if (strcmp(lua_tostring(L, -1), "timeout") == 0) continue;
+            if (intask && stream_stopped(L)) {
+                lua_pushboolean(L, 1);
+                return 1;
+            }
             return 2;
         }
+        if (intask && lua_getfield(L, LUA_REGISTRYINDEX, "netsocket.spawn") == LUA_TFUNCTION) {
+            lua_pushvalue(L, 2);
+            lua_pushvalue(L, -3);
+            lua_pushvalue(L, 1);
+            lua_call(L, 3, 0);                         /* spawning never yields */
+            continue;
+        }
+        lua_settop(L, 3);
         lua_pushvalue(L, 2);
         lua_insert(L, -2);
         lua_call(L, 1, 1);
@@ -177,18 +218,24 @@ static int stream_meth_foreachaccept(lua_State *L) {
     }
 }
 
+WAIT_RESTART(stream_meth_receive)
 static int stream_meth_receive(lua_State *L) {
     stream *t = class_check(L, 1, STREAM_CLS->client);
+    timeout_begin(L, &t->tm, stream_meth_receive_k);
     return buffer_meth_receive(L, &t->buf);
 }
 
+WAIT_RESTART(stream_meth_send)
 static int stream_meth_send(lua_State *L) {
     stream *t = class_check(L, 1, STREAM_CLS->client);
+    timeout_begin(L, &t->tm, stream_meth_send_k);
     return buffer_meth_send(L, &t->buf);
 }
 
+WAIT_RESTART(stream_meth_receivesome)
 static int stream_meth_receivesome(lua_State *L) {
     stream *t = class_check(L, 1, STREAM_CLS->client);
+    timeout_begin(L, &t->tm, stream_meth_receivesome_k);
     return buffer_meth_receivesome(L, &t->buf);
 }
 
@@ -236,21 +283,18 @@ static int stream_meth_getpending(lua_State *L) {
     return 1;
 }
 
-/* The per-call timeout of the new methods (§12.1): nil means the object's. */
-static const timeout *stream_calltimeout(lua_State *L, int idx, stream *t, timeout *percall) {
-    if (lua_isnoneornil(L, idx)) {
-        timeout_markstart(&t->tm);
-        return &t->tm;
-    }
-    timeout_init(percall, luaL_checknumber(L, idx), -1);
-    timeout_markstart(percall);
-    return percall;
+/* Begins a call of a new method (§12.1) whose timeout argument at idx
+ * limits this call only; nil means the object's timeouts. */
+static void stream_begincall(lua_State *L, int idx, stream *t, lua_KFunction k) {
+    double limit = luaL_optnumber(L, idx, -1);
+    timeout_begin(L, &t->tm, k);
+    if (!lua_isnoneornil(L, idx)) timeout_setcall(&t->tm, limit);
 }
 
+WAIT_RESTART(stream_meth_drain)
 static int stream_meth_drain(lua_State *L) {
     stream *t = class_check(L, 1, STREAM_CLS->client);
-    timeout percall;
-    const timeout *tm = stream_calltimeout(L, 2, t, &percall);
+    stream_begincall(L, 2, t, stream_meth_drain_k);
     if (t->base.fd < 0) return stream_pusherror(L, "closed");
     double nap = 0.001;
     for (;;) {
@@ -260,16 +304,13 @@ static int stream_meth_drain(lua_State *L) {
             lua_pushinteger(L, 0);
             return 1;
         }
-        double left = timeout_left(tm);
-        if (left == 0) {
+        /* No readiness event exists for "acknowledged": back off politely. */
+        if (wait_backoff(&t->tm, &nap) != IO_DONE) {
             lua_pushnil(L);
             lua_pushliteral(L, "timeout");
             lua_pushinteger(L, n);
             return 3;
         }
-        /* No readiness event exists for "acknowledged": back off politely. */
-        wait_sleep(left > 0 && left < nap ? left : nap);
-        if (nap < 0.05) nap *= 2;
     }
 }
 
@@ -310,11 +351,15 @@ static int stream_meth_getstatus(lua_State *L) {
     return stream_pushstatus(L, class_check(L, 1, STREAM_CLS->client));
 }
 
+WAIT_RESTART(stream_meth_waitconnected)
 static int stream_meth_waitconnected(lua_State *L) {
     stream *t = class_check(L, 1, STREAM_CLS->client);
-    timeout percall;
-    const timeout *tm = stream_calltimeout(L, 2, t, &percall);
-    if (t->base.fd >= 0) wait_fd(t->base.fd, WAIT_W, tm);
+    stream_begincall(L, 2, t, stream_meth_waitconnected_k);
+    /* Status first: a restarted call must not wait again for what happened. */
+    int n = stream_pushstatus(L, t);
+    if (n != 1 || strcmp(lua_tostring(L, -1), "waiting") != 0) return n;
+    lua_pop(L, 1);
+    wait_fd(t->base.fd, WAIT_W, &t->tm);
     return stream_pushstatus(L, t);
 }
 

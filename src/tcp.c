@@ -9,6 +9,7 @@
 #include "sock.h"
 #include "stream.h"
 #include "tcp.h"
+#include "wait.h"
 
 #define TCP_MASTER "tcp{master}"
 #define TCP_CLIENT "tcp{client}"
@@ -55,6 +56,7 @@ static int tcp_meth_getpeername(lua_State *L) {
 
 
 /* connect turns any TCP object into a client, even when it fails (§4.1). */
+WAIT_RESTART(tcp_meth_connect)
 static int tcp_meth_connect(lua_State *L) {
     stream *t = class_checkgroup(L, 1, TCP_ANY);
     const char *host = luaL_checkstring(L, 2);
@@ -64,7 +66,7 @@ static int tcp_meth_connect(lua_State *L) {
     lua_setiuservalue(L, 1, STREAM_UV_HOST);   /* remembered for TLS (§4.2) */
     const char *err = "invalid port";
     if (serv != NULL) {
-        timeout_markstart(&t->tm);
+        timeout_begin(L, &t->tm, tcp_meth_connect_k);
         inet_carry carry = {options_tcp, t->bound};
         err = inet_tryconnect(&t->base.fd, &t->family, host, serv, SOCK_STREAM, &t->tm, 1,
                               &carry, &t->connerr);
@@ -100,34 +102,53 @@ static int tcp_meth_bind(lua_State *L) {
 /* setssl, acceptnossl and starttls belong to socket.ssl (§9.5): they load it
  * on first use and call its function of the same name with the same
  * arguments. Without the TLS module they answer nil, "ssl not available". */
-static int tcp_ssl(lua_State *L, const char *cls, const char *name) {
-    class_check(L, 1, cls);
-    int n = lua_gettop(L);
+
+/* Pushes require("socket.ssl")[name], or returns 0 with nothing pushed. */
+static int tcp_sslfunc(lua_State *L, const char *name) {
+    int top = lua_gettop(L);
     lua_getglobal(L, "require");
     lua_pushliteral(L, "socket.ssl");
     if (lua_pcall(L, 1, 1, 0) != LUA_OK || !lua_istable(L, -1) ||
-        lua_getfield(L, -1, name) != LUA_TFUNCTION)
-        return stream_pusherror(L, "ssl not available");
-    lua_remove(L, n + 1);
+        lua_getfield(L, -1, name) != LUA_TFUNCTION) {
+        lua_settop(L, top);
+        return 0;
+    }
+    lua_remove(L, -2);
+    return 1;
+}
+
+/* The TLS call may wait, so in a socket.co task it may yield: its results
+ * come back here. */
+static int tcp_ssl_k(lua_State *L, int status, lua_KContext ctx) {
+    (void) status;
+    return lua_gettop(L) - (int) ctx;
+}
+
+static int tcp_ssl(lua_State *L, const char *cls, const char *name) {
+    class_check(L, 1, cls);
+    int n = lua_gettop(L);
+    if (!tcp_sslfunc(L, name)) return stream_pusherror(L, "ssl not available");
     lua_insert(L, 1);
-    lua_call(L, n, LUA_MULTRET);
-    return lua_gettop(L);
+    lua_callk(L, n, LUA_MULTRET, 0, tcp_ssl_k);
+    return tcp_ssl_k(L, LUA_OK, 0);
 }
 
 static int tcp_meth_setssl(lua_State *L) { return tcp_ssl(L, TCP_SERVER, "setssl"); }
 /* acceptnossl: a plain client even while setssl is active; it keeps the
  * server's TLS context so client:starttls() can upgrade it in server mode. */
+WAIT_RESTART(tcp_meth_acceptnossl)
 static int tcp_meth_acceptnossl(lua_State *L) {
-    class_check(L, 1, TCP_SERVER);
+    stream *t = class_check(L, 1, TCP_SERVER);
     lua_settop(L, 1);
+    timeout_begin(L, &t->tm, tcp_meth_acceptnossl_k);     /* accept may yield (socket.co) */
     if (lua_getiuservalue(L, 1, STREAM_UV_TLS) == LUA_TNIL) {
         lua_pop(L, 1);                     /* no setssl: answer as §9.5 says */
         lua_getglobal(L, "require");
         lua_pushliteral(L, "socket.ssl");
         if (lua_pcall(L, 1, 1, 0) != LUA_OK) return stream_pusherror(L, "ssl not available");
+        lua_pop(L, 1);
         lua_pushnil(L);
-    }
-    lua_replace(L, 2);                     /* 2: the context (or nil) */
+    }                                      /* 2: the context (or nil) */
     if (stream_acceptraw(L) != 1) return 2;
     lua_pushvalue(L, 2);
     lua_setiuservalue(L, -2, STREAM_UV_TLS);
@@ -153,26 +174,6 @@ static int tcp_meth_starttls(lua_State *L) { return tcp_ssl(L, TCP_CLIENT, "star
 
 /* ---- socket.connect ----------------------------------------------------- */
 
-/* Connects the tcp on top of the stack; on failure closes it and pushes nil, err. */
-static int tcp_finishconnect(lua_State *L, stream *t, const char *host, const char *serv,
-                             const char *laddr, const char *lserv, int restart) {
-    const char *err = NULL;
-    if (laddr != NULL) err = inet_trybind(&t->base.fd, &t->family, laddr, lserv, SOCK_STREAM);
-    if (err == NULL) {
-        inet_carry carry = {options_tcp, laddr != NULL};
-        timeout_markstart(&t->tm);
-        err = inet_tryconnect(&t->base.fd, &t->family, host, serv, SOCK_STREAM, &t->tm,
-                              restart, &carry, &t->connerr);
-    }
-    t->connerr = 0;
-    timeout_init(&t->tm, -1, -1);         /* the result starts at -1,-1 */
-    if (err != NULL) {
-        sock_close(&t->base.fd);
-        return stream_pusherror(L, err);
-    }
-    return 1;
-}
-
 /* Pushes t[key] after checking its type; misuse names the field. */
 static void tcp_field(lua_State *L, const char *key, int type, int required) {
     int got = lua_getfield(L, 1, key);
@@ -184,69 +185,133 @@ static void tcp_field(lua_State *L, const char *key, int type, int required) {
                    key, lua_typename(L, type), luaL_typename(L, -1));
 }
 
-/* socket.connect{host=, port=, timeout=, family=, localaddress=, localport=,
- * nodelay=, keepalive=, ssl=}: `timeout` bounds the whole connect. */
-static int tcp_connect_table(lua_State *L) {
+/* socket.connect's arguments, read from the stack: positional at 1..5, or
+ * for the table form the fields tcp_lua_connect pushed at 2..10. */
+typedef struct tcp_args {
+    const char *host, *serv, *laddr, *lserv;
+    char pbuf[8], lbuf[8];
+    int family, table;
+} tcp_args;
+
+enum { TCP_F_HOST = 2, TCP_F_PORT, TCP_F_LADDR, TCP_F_LPORT, TCP_F_FAMILY, TCP_F_TIMEOUT,
+       TCP_F_NODELAY, TCP_F_KEEPALIVE, TCP_F_SSL };
+
+/* Fills *a; raises on misuse; returns 0 for "invalid port". */
+static int tcp_args_get(lua_State *L, tcp_args *a) {
     static const char *const famnames[] = {"unspec", "inet", "inet6", NULL};
     static const int famvalues[] = {AF_UNSPEC, AF_INET, AF_INET6};
-    lua_settop(L, 1);
-    tcp_field(L, "host", LUA_TSTRING, 1);          /* 2 */
-    tcp_field(L, "port", LUA_TSTRING, 1);          /* 3 */
-    tcp_field(L, "localaddress", LUA_TSTRING, 0);  /* 4 */
-    tcp_field(L, "localport", LUA_TSTRING, 0);     /* 5 */
-    tcp_field(L, "family", LUA_TSTRING, 0);        /* 6 */
-    tcp_field(L, "timeout", LUA_TNUMBER, 0);       /* 7 */
-    tcp_field(L, "nodelay", LUA_TBOOLEAN, 0);      /* 8 */
-    tcp_field(L, "keepalive", LUA_TBOOLEAN, 0);    /* 9 */
-    int has_ssl = lua_getfield(L, 1, "ssl") != LUA_TNIL;   /* 10 */
-    const char *host = lua_tostring(L, 2);
-    char pbuf[8], lbuf[8];
-    const char *serv = inet_optport(L, 3, NULL, pbuf);
-    const char *laddr = lua_tostring(L, 4);
-    const char *lserv = inet_optport(L, 5, "0", lbuf);
-    int family = AF_UNSPEC;
-    if (!lua_isnil(L, 6)) {
-        const char *name = lua_tostring(L, 6);
-        int i = 0;
-        while (famnames[i] != NULL && strcmp(famnames[i], name) != 0) i++;
-        if (famnames[i] == NULL)
-            return luaL_error(L, "bad argument #1 to 'connect' (invalid family '%s')", name);
-        family = famvalues[i];
+    a->table = lua_type(L, 1) == LUA_TTABLE;
+    int base = a->table ? TCP_F_HOST : 1;      /* host, port, laddr, lport, family */
+    a->host = a->table ? lua_tostring(L, base) : luaL_checkstring(L, base);
+    a->serv = inet_optport(L, base + 1, NULL, a->pbuf);
+    a->laddr = a->table ? lua_tostring(L, base + 2) : luaL_optstring(L, base + 2, NULL);
+    a->lserv = inet_optport(L, base + 3, "0", a->lbuf);
+    if (!a->table) {
+        a->family = inet_checkfamily(L, base + 4, "unspec");
+    } else {
+        a->family = AF_UNSPEC;
+        if (!lua_isnil(L, TCP_F_FAMILY)) {
+            const char *name = lua_tostring(L, TCP_F_FAMILY);
+            int i = 0;
+            while (famnames[i] != NULL && strcmp(famnames[i], name) != 0) i++;
+            if (famnames[i] == NULL)
+                luaL_error(L, "bad argument #1 to 'connect' (invalid family '%s')", name);
+            a->family = famvalues[i];
+        }
     }
-    double limit = lua_isnil(L, 7) ? -1 : lua_tonumber(L, 7);
-    if (serv == NULL || lserv == NULL) return stream_pusherror(L, "invalid port");
-    if (has_ssl) return stream_pusherror(L, "ssl not available");
-    stream *t = stream_push(L, family, TCP_CLIENT);
-    lua_pushvalue(L, 2);
-    lua_setiuservalue(L, -2, STREAM_UV_HOST);
-    timeout_init(&t->tm, -1, limit);        /* a total: one deadline over every address */
-    if (tcp_finishconnect(L, t, host, serv, laddr, lserv, 0) != 1) return 2;
-    int on;
-    if (!lua_isnil(L, 8)) {
-        on = lua_toboolean(L, 8);
-        setsockopt(t->base.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-    }
-    if (!lua_isnil(L, 9)) {
-        on = lua_toboolean(L, 9);
-        setsockopt(t->base.fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
-    }
+    return a->serv != NULL && a->lserv != NULL;
+}
+
+/* connect{ssl=}: the client on top of the stack becomes the result of
+ * socket.ssl.starttls(client, ssl, what is left of the timeout). */
+static int tcp_upgrade_k(lua_State *L, int status, lua_KContext ctx) {
+    (void) status;
+    (void) ctx;
+    if (lua_isnil(L, -2)) return 2;              /* nil, err */
+    lua_pop(L, 1);                               /* conn, nil -> conn */
     return 1;
 }
 
-/* socket.connect(address, port [, locaddr [, locport [, family]]]) */
+static int tcp_upgrade(lua_State *L, double left) {
+    int client = lua_gettop(L);
+    if (!tcp_sslfunc(L, "starttls")) {
+        sock_close(&((stream *) lua_touserdata(L, client))->base.fd);
+        return stream_pusherror(L, "ssl not available");
+    }
+    lua_pushvalue(L, client);
+    lua_pushvalue(L, TCP_F_SSL);
+    if (left < 0) lua_pushnil(L);
+    else lua_pushnumber(L, left);
+    lua_callk(L, 3, 2, 0, tcp_upgrade_k);
+    return tcp_upgrade_k(L, LUA_OK, 0);
+}
+
+/* Connects the object on top of the stack (restartable: socket.co). On
+ * failure closes it and pushes nil, err; the result has timeouts -1,-1. */
+WAIT_RESTART(tcp_connect_run)
+static int tcp_connect_run(lua_State *L) {
+    stream *t = lua_touserdata(L, -1);
+    tcp_args a;
+    tcp_args_get(L, &a);
+    timeout_begin(L, &t->tm, tcp_connect_run_k);
+    inet_carry carry = {options_tcp, a.laddr != NULL};
+    /* the table form's timeout is one deadline over every address */
+    const char *err = inet_tryconnect(&t->base.fd, &t->family, a.host, a.serv, SOCK_STREAM,
+                                      &t->tm, !a.table, &carry, &t->connerr);
+    t->connerr = 0;
+    double left = timeout_left(&t->tm);          /* for the TLS handshake */
+    timeout_init(&t->tm, -1, -1);
+    if (err != NULL) {
+        sock_close(&t->base.fd);
+        return stream_pusherror(L, err);
+    }
+    for (int f = TCP_F_NODELAY; a.table && f <= TCP_F_KEEPALIVE; f++) {
+        if (lua_isnil(L, f)) continue;
+        int on = lua_toboolean(L, f);
+        if (f == TCP_F_NODELAY) setsockopt(t->base.fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+        else setsockopt(t->base.fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    }
+    if (a.table && !lua_isnil(L, TCP_F_SSL)) return tcp_upgrade(L, left);
+    return 1;
+}
+
+/* socket.connect(address, port [, locaddr [, locport [, family]]]) and
+ * socket.connect{host=, port=, timeout=, family=, localaddress=,
+ * localport=, nodelay=, keepalive=, ssl=} (§12.1). */
 static int tcp_lua_connect(lua_State *L) {
-    if (lua_istable(L, 1)) return tcp_connect_table(L);
-    const char *host = luaL_checkstring(L, 1);
-    char pbuf[8], lbuf[8];
-    const char *serv = inet_optport(L, 2, NULL, pbuf);
-    const char *laddr = luaL_optstring(L, 3, NULL);
-    const char *lserv = inet_optport(L, 4, "0", lbuf);
-    int family = inet_checkfamily(L, 5, "unspec");
-    if (serv == NULL || lserv == NULL) return stream_pusherror(L, "invalid port");
-    stream *t = stream_push(L, family, TCP_CLIENT);
-    lua_pushvalue(L, 1);
+    int table = lua_istable(L, 1);
+    if (table) {
+        lua_settop(L, 1);
+        tcp_field(L, "host", LUA_TSTRING, 1);          /* TCP_F_HOST .. */
+        tcp_field(L, "port", LUA_TSTRING, 1);
+        tcp_field(L, "localaddress", LUA_TSTRING, 0);
+        tcp_field(L, "localport", LUA_TSTRING, 0);
+        tcp_field(L, "family", LUA_TSTRING, 0);
+        tcp_field(L, "timeout", LUA_TNUMBER, 0);
+        tcp_field(L, "nodelay", LUA_TBOOLEAN, 0);
+        tcp_field(L, "keepalive", LUA_TBOOLEAN, 0);
+        lua_getfield(L, 1, "ssl");                     /* .. TCP_F_SSL */
+    } else {
+        lua_settop(L, 5);
+    }
+    tcp_args a;
+    if (!tcp_args_get(L, &a)) return stream_pusherror(L, "invalid port");
+    if (table && !lua_isnil(L, TCP_F_SSL)) {
+        if (!tcp_sslfunc(L, "starttls")) return stream_pusherror(L, "ssl not available");
+        lua_pop(L, 1);
+    }
+    stream *t = stream_push(L, a.family, TCP_CLIENT);
+    lua_pushvalue(L, table ? TCP_F_HOST : 1);
     lua_setiuservalue(L, -2, STREAM_UV_HOST);
-    return tcp_finishconnect(L, t, host, serv, laddr, lserv, 1);
+    timeout_init(&t->tm, -1, table && !lua_isnil(L, TCP_F_TIMEOUT) ? lua_tonumber(L, TCP_F_TIMEOUT) : -1);
+    if (a.laddr != NULL) {
+        const char *err = inet_trybind(&t->base.fd, &t->family, a.laddr, a.lserv, SOCK_STREAM);
+        if (err != NULL) {
+            sock_close(&t->base.fd);
+            return stream_pusherror(L, err);
+        }
+    }
+    return tcp_connect_run(L);
 }
 
 /* socket.fromfd(fd, "tcp{...}"): adopt a descriptor (registered in core.c). */

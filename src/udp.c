@@ -87,7 +87,7 @@ static int udp_lua_udp6(lua_State *L) { return udp_create(L, AF_INET6); }
 static int udp_sendloop(udp *u, const char *data, size_t n, const struct sockaddr *addr,
                         socklen_t alen, size_t *sent) {
     int refusals = 0;
-    timeout_markstart(&u->tm);
+    timeout_enter(&u->tm);             /* one datagram: a restart just tries again */
     for (;;) {
         int err = sock_sendto(u->base.fd, data, n, addr, alen, sent);
         if (err == IO_DONE) return IO_DONE;
@@ -125,7 +125,7 @@ static const char *udp_recvloop(lua_State *L, udp *u, size_t size, int connected
     int err, refusals = 0;
     size_t got;
     socklen_t alen;
-    timeout_markstart(&u->tm);
+    timeout_enter(&u->tm);
     for (;;) {
         alen = sizeof addr;
         err = sock_recvfrom(u->base.fd, buf, size, (struct sockaddr *) &addr, &alen, &got);
@@ -161,6 +161,7 @@ static size_t udp_checksize(lua_State *L) {
 
 static int udp_meth_close(lua_State *L) {
     udp *u = class_checkgroup(L, 1, UDP_ANY);
+    wait_closing(L, u->base.fd);
     sock_close(&u->base.fd);
     u->lazy = 0;                                /* closed: sendto no longer creates */
     return udp_pushok(L);
@@ -250,8 +251,10 @@ static int udp_meth_setpeername(lua_State *L) {
     return udp_pushok(L);
 }
 
+WAIT_RESTART(udp_meth_receive)
 static int udp_meth_receive(lua_State *L) {
     udp *u = class_checkgroup(L, 1, UDP_ANY);
+    timeout_begin(L, &u->tm, udp_meth_receive_k);
     size_t size = udp_checksize(L);
     int connected = luaL_testudata(L, 1, UDP_CONNECTED) != NULL;
     const char *err = udp_recvloop(L, u, size, connected, 0);
@@ -272,8 +275,10 @@ static int udp_meth_setsockname(lua_State *L) {
     return udp_pushok(L);
 }
 
+WAIT_RESTART(udp_meth_sendto)
 static int udp_meth_sendto(lua_State *L) {
     udp *u = class_check(L, 1, UDP_UNCONNECTED);
+    timeout_begin(L, &u->tm, udp_meth_sendto_k);
     size_t n;
     const char *data = luaL_checklstring(L, 2, &n);
     const char *host = luaL_checkstring(L, 3);
@@ -299,8 +304,10 @@ static int udp_meth_sendto(lua_State *L) {
     return 1;
 }
 
+WAIT_RESTART(udp_meth_receivefrom)
 static int udp_meth_receivefrom(lua_State *L) {
     udp *u = class_check(L, 1, UDP_UNCONNECTED);
+    timeout_begin(L, &u->tm, udp_meth_receivefrom_k);
     size_t size = udp_checksize(L);
     const char *err = udp_recvloop(L, u, size, 0, 1);
     return err != NULL ? udp_pusherror(L, err) : 3;
@@ -308,8 +315,10 @@ static int udp_meth_receivefrom(lua_State *L) {
 
 /* ---- connected ------------------------------------------------------------- */
 
+WAIT_RESTART(udp_meth_send)
 static int udp_meth_send(lua_State *L) {
     udp *u = class_check(L, 1, UDP_CONNECTED);
+    timeout_begin(L, &u->tm, udp_meth_send_k);
     size_t n;
     const char *data = luaL_checklstring(L, 2, &n);
     if (u->base.fd < 0) return udp_pusherror(L, "closed");

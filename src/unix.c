@@ -76,14 +76,15 @@ static int unix_stream_bind(lua_State *L) {
 }
 
 /* A failed connect destroys the OS socket; the object stays a master (§10.1). */
+WAIT_RESTART(unix_stream_connect)
 static int unix_stream_connect(lua_State *L) {
     stream *s = class_check(L, 1, UNIX_MASTER);
     struct sockaddr_un sa;
     socklen_t len;
     const char *err = unix_addr(L, 2, &sa, &len);
     if (err == NULL) {
-        timeout_markstart(&s->tm);
-        int e = sock_connect(s->base.fd, (struct sockaddr *) &sa, len, &s->tm);
+        int again = timeout_begin(L, &s->tm, unix_stream_connect_k);
+        int e = sock_connect(s->base.fd, (struct sockaddr *) &sa, len, &s->tm, again);
         if (e != IO_DONE && e != IO_TIMEOUT) sock_close(&s->base.fd);
         err = sock_strerror(e);
     }
@@ -199,14 +200,15 @@ static int unix_dgram_bind(lua_State *L) {
     return err ? stream_pusherror(L, err) : stream_pushok(L);
 }
 
+WAIT_RESTART(unix_dgram_connect)
 static int unix_dgram_connect(lua_State *L) {
     unix_dgram *d = class_checkgroup(L, 1, UNIX_DGRAM_ANY);
     struct sockaddr_un sa;
     socklen_t len;
     const char *err = unix_addr(L, 2, &sa, &len);
     if (err == NULL) {
-        timeout_markstart(&d->tm);
-        err = sock_strerror(sock_connect(d->base.fd, (struct sockaddr *) &sa, len, &d->tm));
+        int again = timeout_begin(L, &d->tm, unix_dgram_connect_k);
+        err = sock_strerror(sock_connect(d->base.fd, (struct sockaddr *) &sa, len, &d->tm, again));
     }
     if (err != NULL) return stream_pusherror(L, err);
     class_set(L, 1, UNIX_DGRAM_CONN);
@@ -219,7 +221,7 @@ static int unix_dgram_sendmsg(lua_State *L, unix_dgram *d, const struct sockaddr
     size_t n;
     const char *data = luaL_checklstring(L, 2, &n);
     if (d->base.fd < 0) return stream_pusherror(L, "closed");
-    timeout_markstart(&d->tm);
+    timeout_enter(&d->tm);             /* one datagram: a restart just tries again */
     double nap = 0.001;
     for (;;) {
         ssize_t r = to ? sendto(d->base.fd, data, n, 0, (const struct sockaddr *) to, tolen)
@@ -239,12 +241,17 @@ static int unix_dgram_sendmsg(lua_State *L, unix_dgram *d, const struct sockaddr
     }
 }
 
+WAIT_RESTART(unix_dgram_send)
 static int unix_dgram_send(lua_State *L) {
-    return unix_dgram_sendmsg(L, class_check(L, 1, UNIX_DGRAM_CONN), NULL, 0);
+    unix_dgram *d = class_check(L, 1, UNIX_DGRAM_CONN);
+    timeout_begin(L, &d->tm, unix_dgram_send_k);
+    return unix_dgram_sendmsg(L, d, NULL, 0);
 }
 
+WAIT_RESTART(unix_dgram_sendto)
 static int unix_dgram_sendto(lua_State *L) {
     unix_dgram *d = class_check(L, 1, UNIX_DGRAM_UNCONN);
+    timeout_begin(L, &d->tm, unix_dgram_sendto_k);
     luaL_checkstring(L, 2);
     struct sockaddr_un sa;
     socklen_t len;
@@ -262,7 +269,7 @@ static int unix_dgram_recvmsg(lua_State *L, unix_dgram *d, int from) {
     char stackbuf[UNIX_DGRAM_STACK];
     char *buf = size <= sizeof stackbuf ? stackbuf : lua_newuserdatauv(L, size, 0);
     struct sockaddr_un sa;
-    timeout_markstart(&d->tm);
+    timeout_enter(&d->tm);
     for (;;) {
         socklen_t len = sizeof sa;
         ssize_t r = recvfrom(d->base.fd, buf, size, 0, (struct sockaddr *) &sa, &len);
@@ -279,12 +286,18 @@ static int unix_dgram_recvmsg(lua_State *L, unix_dgram *d, int from) {
     }
 }
 
+WAIT_RESTART(unix_dgram_receive)
 static int unix_dgram_receive(lua_State *L) {
-    return unix_dgram_recvmsg(L, class_checkgroup(L, 1, UNIX_DGRAM_ANY), 0);
+    unix_dgram *d = class_checkgroup(L, 1, UNIX_DGRAM_ANY);
+    timeout_begin(L, &d->tm, unix_dgram_receive_k);
+    return unix_dgram_recvmsg(L, d, 0);
 }
 
+WAIT_RESTART(unix_dgram_receivefrom)
 static int unix_dgram_receivefrom(lua_State *L) {
-    return unix_dgram_recvmsg(L, class_check(L, 1, UNIX_DGRAM_UNCONN), 1);
+    unix_dgram *d = class_check(L, 1, UNIX_DGRAM_UNCONN);
+    timeout_begin(L, &d->tm, unix_dgram_receivefrom_k);
+    return unix_dgram_recvmsg(L, d, 1);
 }
 
 static int unix_dgram_getsockname(lua_State *L) {
@@ -299,6 +312,7 @@ static int unix_dgram_getpeername(lua_State *L) {
 
 static int unix_dgram_close(lua_State *L) {
     unix_dgram *d = class_checkgroup(L, 1, UNIX_DGRAM_ANY);
+    wait_closing(L, d->base.fd);
     sock_close(&d->base.fd);
     return stream_pushok(L);
 }

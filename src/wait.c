@@ -1,10 +1,57 @@
-/* "Would block": poll() the fd until ready or until the deadline. */
+/* "Would block": poll() the fd until ready or the deadline; inside a
+ * socket.co task, yield to the scheduler instead (see wait.h). */
 #include <errno.h>
 #include <math.h>
 #include <poll.h>
 #include <time.h>
+#include "lauxlib.h"
 #include "io.h"
 #include "wait.h"
+
+static const char wait_sentinel = 0;   /* its address marks our yields */
+
+void wait_pushsentinel(lua_State *L) {
+    lua_pushlightuserdata(L, (void *) &wait_sentinel);
+}
+
+int wait_intask(lua_State *L) {
+    if (!lua_isyieldable(L)) return 0;
+    int in = 0;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, WAIT_TASKS) == LUA_TTABLE) {
+        lua_pushthread(L);
+        in = lua_rawget(L, -2) != LUA_TNIL;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return in;
+}
+
+int wait_yield(lua_State *L, int fd, int what, double deadline, lua_KContext ctx, lua_KFunction k) {
+    wait_pushsentinel(L);
+    lua_pushinteger(L, fd);
+    lua_pushinteger(L, what);
+    lua_pushnumber(L, deadline);
+    return lua_yieldk(L, 4, ctx, k);
+}
+
+void wait_closing(lua_State *L, int fd) {
+    if (fd < 0) return;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, "netsocket.onclose") == LUA_TFUNCTION) {
+        lua_pushinteger(L, fd);
+        lua_call(L, 1, 0);
+    } else {
+        lua_pop(L, 1);
+    }
+}
+
+/* In a task: hands the wait to the scheduler (never returns). */
+static void wait_maybeyield(timeout *tm, int fd, int what, double left) {
+    if (tm == NULL || tm->L == NULL || tm->k == NULL || left == 0 || !wait_intask(tm->L)) return;
+    tm->resumed = 1;
+    tm->yielder = tm->L;
+    tm->waitend = left < 0 ? -1 : timeout_monotonic() + left;
+    wait_yield(tm->L, fd, what, left < 0 ? -1 : timeout_monotonic() + left, tm->nargs, tm->k);
+}
 
 /* Rounds up so that a wait never ends before its deadline. */
 static int wait_ms(double seconds) {
@@ -31,7 +78,17 @@ static int wait_poll(int fd, int what, double seconds, const timeout *tm) {
     }
 }
 
-int wait_fd(int fd, int what, const timeout *tm) {
+int wait_fd(int fd, int what, timeout *tm) {
+    if (fd >= 0 && tm != NULL && tm->L != NULL) {
+        /* Restarted after the yielded wait ran out: that wait is over, so
+         * look once more without waiting (with b and t both set, what is
+         * left of t would otherwise start another wait of b). */
+        if (tm->again && tm->waitend >= 0 && timeout_monotonic() >= tm->waitend) {
+            tm->waitend = -1;
+            return wait_poll(fd, what, 0, NULL);
+        }
+        wait_maybeyield(tm, fd, what, timeout_left(tm));
+    }
     return wait_poll(fd, what, 0, tm);
 }
 
@@ -39,9 +96,10 @@ int wait_fd_for(int fd, int what, double seconds) {
     return wait_poll(fd, what, seconds, NULL);
 }
 
-int wait_backoff(const timeout *tm, double *nap) {
+int wait_backoff(timeout *tm, double *nap) {
     double left = timeout_left(tm);
     if (left == 0) return IO_TIMEOUT;
+    wait_maybeyield(tm, -1, 0, left > 0 && left < *nap ? left : *nap);
     wait_sleep(left > 0 && left < *nap ? left : *nap);
     if (*nap < 0.05) *nap *= 2;
     return IO_DONE;

@@ -1,20 +1,51 @@
 #ifndef NETSOCKET_WAIT_H
 #define NETSOCKET_WAIT_H
-/* Waiting for readiness. Today: poll() bounded by the deadline. The cosocket
- * scheduler hooks in here, so that "would block" yields instead. */
+/* Waiting for readiness. Outside a cosocket task: poll() bounded by the
+ * deadline. Inside a task (a coroutine socket.co registered): "would block"
+ * yields to the scheduler with what to wait for, and the method restarts
+ * from its continuation when the fd is ready or the deadline has passed. */
+#include "lua.h"
 #include "timeout.h"
 
 enum { WAIT_R = 1, WAIT_W = 2 };
 
-/* IO_DONE when ready, IO_TIMEOUT, IO_CLOSED for fd < 0, or an errno. */
-int wait_fd(int fd, int what, const timeout *tm);
+/* Registry key of the set of task threads (weak keys), kept by socket.co. */
+#define WAIT_TASKS "netsocket.tasks"
+
+/* Declares method `fn` and defines `fn_k`, the continuation that re-runs it
+ * with its original arguments after a yield. A restartable method calls
+ * timeout_begin(L, tm, fn_k) on entry and keeps what it has done in the
+ * object (the buffer, tm->progress) so that running again is correct. */
+#define WAIT_RESTART(fn) \
+    static int fn(lua_State *L); \
+    static int fn##_k(lua_State *L, int status, lua_KContext ctx) { \
+        (void) status; \
+        lua_settop(L, (int) ctx); \
+        return fn(L); \
+    }
+
+/* IO_DONE when ready, IO_TIMEOUT, IO_CLOSED for fd < 0, or an errno. In a
+ * task whose call began with timeout_begin it yields instead (no return). */
+int wait_fd(int fd, int what, timeout *tm);
 /* Waits `seconds` (< 0: forever) for readiness, no timeout object. */
 int wait_fd_for(int fd, int what, double seconds);
 /* For "would block" with no readiness event to wait for (a full unix
  * backlog, a full unconnected datagram peer): sleeps *nap (doubling it up
  * to 50 ms) within the deadline. IO_TIMEOUT once no time is left. */
-int wait_backoff(const timeout *tm, double *nap);
+int wait_backoff(timeout *tm, double *nap);
 /* Sleeps for `seconds` (restarting after signals). */
 void wait_sleep(double seconds);
+
+/* Whether L is a socket.co task that may yield now. */
+int wait_intask(lua_State *L);
+/* Yields the task L to the scheduler: wait for fd (-1: none) becoming
+ * readable/writable (`what`), or until the monotonic `deadline` (< 0: none);
+ * then `k` runs with ctx. Does not return. */
+int wait_yield(lua_State *L, int fd, int what, double deadline, lua_KContext ctx, lua_KFunction k);
+/* Tells socket.co (if loaded) that fd is about to be closed, so that a task
+ * waiting on it wakes up (and finds its socket closed). */
+void wait_closing(lua_State *L, int fd);
+/* Pushes the value a task yields first when it waits (socket.co reads it). */
+void wait_pushsentinel(lua_State *L);
 
 #endif

@@ -1,0 +1,225 @@
+-- socket.co: blocking-style socket code, run concurrently (API.md §12.2).
+-- Inside a task, a method that would block yields here (wait.c) with what
+-- it waits for: an fd and "r"/"w" bits (or a set, from select), and a
+-- monotonic deadline. This loop waits with socket.poller() (epoll) and a
+-- timer heap, then resumes the tasks whose fd is ready or whose deadline
+-- passed; the method restarts and returns exactly what it would outside.
+local socket = require("socket")
+
+local create, resume, cstatus, crunning = coroutine.create, coroutine.resume,
+  coroutine.status, coroutine.running
+local pack, unpack = table.pack, table.unpack
+local now = socket._now
+
+local co = {}
+
+local tasks = setmetatable({}, { __mode = "k" })   -- thread -> true: what wait.c asks
+local live = {}                                     -- thread -> task record
+local nlive = 0
+local ready = {}                                    -- records to resume next
+local fdwait = {}                                   -- fd -> {[1]={[rec]=true}, [2]={...}}
+local heap = {}                                     -- timers: {at, rec, token}
+local poller = assert(socket.poller())
+local out = {}
+
+local function heappush(e)
+  local i = #heap + 1
+  heap[i] = e
+  while i > 1 do
+    local p = i // 2
+    if heap[p][1] <= e[1] then break end
+    heap[i], heap[p] = heap[p], e
+    i = p
+  end
+end
+
+local function heappop()
+  local top, last = heap[1], heap[#heap]
+  heap[#heap] = nil
+  if #heap > 0 then
+    local i, n = 1, #heap
+    heap[1] = last
+    while true do
+      local l, r, m = 2 * i, 2 * i + 1, i
+      if l <= n and heap[l][1] < heap[m][1] then m = l end
+      if r <= n and heap[r][1] < heap[m][1] then m = r end
+      if m == i then break end
+      heap[i], heap[m] = heap[m], heap[i]
+      i = m
+    end
+  end
+  return top
+end
+
+-- The poller's interest in fd: "r", "w", "rw" or "" from who waits on it.
+local function interest(fd)
+  local w = fdwait[fd]
+  local r, wr = w and next(w[1]) ~= nil, w and next(w[2]) ~= nil
+  local ev = (r and "r" or "") .. (wr and "w" or "")
+  if ev == "" then fdwait[fd] = nil end
+  return ev
+end
+
+local function unregister(rec)
+  local fds = rec.fds
+  if fds then
+    for i = 1, #fds, 2 do
+      local fd, w = fds[i], fdwait[fds[i]]
+      if w then
+        w[1][rec], w[2][rec] = nil, nil
+        poller:set(fd, interest(fd))
+      end
+    end
+    rec.fds = nil
+  end
+  rec.token = rec.token + 1                         -- its timer entry is stale now
+end
+
+local function wake(rec)
+  if not rec.waiting then return end
+  rec.waiting = false
+  unregister(rec)
+  ready[#ready + 1] = rec
+end
+
+-- What a task yielded: fd (or {fd, bits, ...}), bits, deadline.
+local function register(rec, fd, bits, deadline)
+  rec.waiting = true
+  local fds = type(fd) == "table" and fd or (fd >= 0 and { fd, bits } or nil)
+  rec.fds = fds
+  if fds then
+    for i = 1, #fds, 2 do
+      local f, b = fds[i], fds[i + 1]
+      local w = fdwait[f]
+      if not w then w = { {}, {} }; fdwait[f] = w end
+      if b & 1 ~= 0 then w[1][rec] = true end
+      if b & 2 ~= 0 then w[2][rec] = true end
+      if not poller:set(f, interest(f)) then         -- closed under us: look again now
+        wake(rec)
+        return
+      end
+    end
+  end
+  if deadline >= 0 then heappush({ deadline, rec, rec.token }) end
+end
+
+local function finish(rec)
+  unregister(rec)
+  live[rec.co], tasks[rec.co] = nil, nil
+  nlive = nlive - 1
+end
+
+-- Resumes one task; returns false, err when it raised and nobody took it.
+local function run(rec)
+  local args = rec.args or {}
+  rec.args = nil
+  local ok, a, b, c, d = resume(rec.co, unpack(args, 1, args.n))
+  if not ok then
+    finish(rec)
+    if co.onerror then
+      co.onerror(rec.co, a)
+      return true
+    end
+    return false, a
+  end
+  if cstatus(rec.co) == "dead" then
+    finish(rec)
+  elseif a == co._WAIT then
+    register(rec, b, c, d)
+  else
+    ready[#ready + 1] = rec                         -- a plain coroutine.yield: go on later
+  end
+  return true
+end
+
+function co.spawn(fn, ...)
+  assert(type(fn) == "function", "bad argument #1 to 'spawn' (function expected)")
+  local t = create(fn)
+  local rec = { co = t, args = pack(...), token = 0, waiting = false }
+  live[t], tasks[t] = rec, true
+  nlive = nlive + 1
+  ready[#ready + 1] = rec
+  return t
+end
+co.event = co.spawn
+
+-- One iteration: wait (at most `timeout` seconds; nil: until something
+-- happens) for the earliest deadline or a ready fd, resume what is ready.
+-- Returns the number of live tasks.
+function co.step(timeout)
+  local limit = #ready > 0 and 0 or (timeout or -1)
+  if heap[1] then
+    local d = heap[1][1] - now()
+    if d < 0 then d = 0 end
+    if limit < 0 or d < limit then limit = d end
+  end
+  if next(fdwait) == nil and not heap[1] and limit < 0 then limit = 0 end
+  local n = poller:wait(limit, out)
+  for i = 1, 2 * n, 2 do
+    local w, bits = fdwait[out[i]], out[i + 1]
+    if w then
+      if bits & 1 ~= 0 then for rec in pairs(w[1]) do wake(rec) end end
+      if w and bits & 2 ~= 0 then for rec in pairs(w[2]) do wake(rec) end end
+    end
+  end
+  local t = now()
+  while heap[1] and heap[1][1] <= t do
+    local e = heappop()
+    if e[3] == e[2].token then wake(e[2]) end
+  end
+  local batch = ready
+  ready = {}
+  for i = 1, #batch do
+    local ok, err = run(batch[i])
+    if not ok then                                  -- the others stay queued
+      for j = i + 1, #batch do ready[#ready + 1] = batch[j] end
+      error(err, 0)
+    end
+  end
+  return nlive
+end
+
+function co.run(timeout)
+  local deadline = timeout and now() + timeout
+  while nlive > 0 do
+    local left
+    if deadline then
+      left = deadline - now()
+      if left <= 0 then return nil, "timeout" end
+    end
+    co.step(left)
+  end
+  return true
+end
+
+co.sleep = socket.sleep
+
+function co.running()
+  local t = crunning()
+  return live[t] and t or nil
+end
+
+-- server:foreachaccept in a task: one task per client (stream.c). A handler
+-- that returns false stops the loop by closing the server.
+local stopped = setmetatable({}, { __mode = "k" })
+local function spawnclient(handler, client, server)
+  co.spawn(function()
+    if handler(client) == false then
+      stopped[server] = true
+      server:close()
+    end
+  end)
+end
+
+-- A socket is being closed: whoever waits on its fd wakes and finds it so.
+local function onclose(fd)
+  local w = fdwait[fd]
+  if not w then return end
+  for rec in pairs(w[1]) do wake(rec) end
+  for rec in pairs(w[2]) do wake(rec) end
+  poller:set(fd, "")
+end
+
+co._WAIT = socket._cosetup(tasks, spawnclient, stopped, onclose)
+
+return co

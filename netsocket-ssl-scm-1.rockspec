@@ -1,0 +1,51 @@
+rockspec_format = "3.0"
+package = "netsocket-ssl"
+version = "scm-1"
+source = {
+   url = "git+file:///dev/null",
+}
+description = {
+   summary = "TLS for netsocket: require('socket.ssl'), LuaSec-compatible, secure by default",
+   detailed = [[
+socket.ssl keeps LuaSec's API (newcontext, wrap, dohandshake, receive/send
+with every LuaSocket pattern, X509 objects) over OpenSSL 3, and changes its
+defaults: clients verify the peer against the system CA store and check the
+host name, SNI is sent automatically, TLS 1.2 is the minimum. Adds
+ssl.connect, STARTTLS (client:starttls, conn:stoptls) and TLS servers
+(server:setssl). Needs the netsocket core rock.
+]],
+   license = "MIT",
+}
+dependencies = {
+   "lua >= 5.4, < 5.5",
+   "netsocket",
+}
+external_dependencies = {
+   OPENSSL = {
+      header = "openssl/ssl.h",
+      library = "ssl",
+   },
+}
+build = {
+   type = "make",
+   build_target = "ssl",
+   build_variables = {
+      CFLAGS = "$(CFLAGS)",
+      LUA_INCDIR = "$(LUA_INCDIR)",
+      OPENSSL_INCDIR = "$(OPENSSL_INCDIR)",
+      OPENSSL_LIBDIR = "$(OPENSSL_LIBDIR)",
+      BUILD = "build-rock-ssl",
+   },
+   install_target = "install-ssl",
+   install_variables = {
+      INST_LIBDIR = "$(LIBDIR)",
+      INST_LUADIR = "$(LUADIR)",
+      OPENSSL_INCDIR = "$(OPENSSL_INCDIR)",
+      OPENSSL_LIBDIR = "$(OPENSSL_LIBDIR)",
+      BUILD = "build-rock-ssl",
+   },
+}
+test = {
+   type = "command",
+   command = "make test",
+}
