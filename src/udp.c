@@ -154,6 +154,9 @@ static const char *udp_recvloop(lua_State *L, udp *u, size_t size, int connected
 static size_t udp_checksize(lua_State *L) {
     lua_Number n = luaL_optnumber(L, 2, UDP_DATAGRAM);
     luaL_argcheck(L, n >= 0, 2, "invalid receive size");
+    /* Up to 16 MiB a size is clamped to the largest datagram (scripts ask
+     * for 65536 or 100000); beyond that it is a mistake, not a request. */
+    luaL_argcheck(L, n <= 16777216.0, 2, "receive size too large");
     return n >= UDP_MAXDATAGRAM ? UDP_MAXDATAGRAM : (size_t) n;
 }
 

@@ -264,6 +264,7 @@ static int unix_dgram_sendto(lua_State *L) {
 static int unix_dgram_recvmsg(lua_State *L, unix_dgram *d, int from) {
     lua_Number want = luaL_optnumber(L, 2, UNIX_DGRAM_STACK);
     luaL_argcheck(L, want >= 0, 2, "invalid size");
+    luaL_argcheck(L, want <= 16777216.0, 2, "receive size too large");   /* see udp.c */
     size_t size = want > UNIX_DGRAM_MAX ? UNIX_DGRAM_MAX : (size_t) want;
     if (d->base.fd < 0) return stream_pusherror(L, "closed");
     char stackbuf[UNIX_DGRAM_STACK];

@@ -1,0 +1,46 @@
+-- Absurd datagram receive sizes are argument errors, not allocations
+-- (issue 3: "an absurd size is an error"; issue 7 names a 1 GiB UDP
+-- receive). Sizes a script plausibly asks for are clamped and work.
+local socket = require("socket")
+local unix = require("socket.unix")
+
+local function raises(f, ...)
+  local ok, err = pcall(f, ...)
+  return not ok and tostring(err):find("receive size too large", 1, true) ~= nil, err
+end
+
+describe("regress: absurd datagram receive sizes", function()
+  it("udp: 1 GiB and math.huge raise naming the argument; 100000 is clamped", function()
+    local a = assert(socket.udp4())
+    assert(a:setsockname("127.0.0.1", 0))
+    local ip, port = a:getsockname()
+    a:settimeout(1)
+    assert.is_true((raises(function() return a:receive(2 ^ 30) end)))
+    assert.is_true((raises(function() return a:receivefrom(math.huge) end)))
+    local ok, err = pcall(function() return a:receive(2 ^ 30) end)
+    assert.is_false(ok)
+    assert.is_truthy(err:find("bad argument #1 to 'receive'", 1, true), err)
+    local b = assert(socket.udp4())
+    assert.are.equal(5, b:sendto("hello", ip, port))
+    assert.are.equal("hello", a:receive(100000))
+    a:close()
+    b:close()
+  end)
+
+  it("unixdgram: 1 GiB raises; 100000 works", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir " .. dir))
+    local a = assert(unix.dgram())
+    assert(a:bind(dir .. "/a"))
+    a:settimeout(1)
+    assert.is_true((raises(function() return a:receive(2 ^ 30) end)))
+    local b = assert(unix.dgram())
+    assert.are.equal(3, b:sendto("abc", dir .. "/a"))
+    assert.are.equal("abc", a:receive(100000))
+    a:close()
+    b:close()
+    os.remove(dir .. "/a")
+    os.remove(dir)
+  end)
+end)
