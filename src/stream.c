@@ -134,25 +134,41 @@ int stream_acceptraw(lua_State *L) {
     return 1;
 }
 
+/* What stream_accept left on the stack. */
+enum {
+    STREAM_ACCEPT_CLIENT = 1,    /* a plain client */
+    STREAM_ACCEPT_ERROR = 2,     /* nil, err: accept itself failed */
+    STREAM_ACCEPT_TLS = 3        /* conn, nil | nil, err: the TLS step's results */
+};
+
 /* accept() for a call already begun: a server with a TLS context
  * (server:setssl, §9.5) hands each client to
  * registry["netsocket.tlsaccept"](server, client), which the TLS module
- * installs, and returns its conn or nil, err. */
-static int stream_accept(lua_State *L) {
-    if (stream_acceptraw(L) != 1) return 2;
+ * installs. That call may yield (a socket.co task waiting for the
+ * handshake), so it is made with lua_callk: after a yield `k` carries on. */
+static int stream_accept(lua_State *L, lua_KFunction k) {
+    if (stream_acceptraw(L) != 1) return STREAM_ACCEPT_ERROR;
     int client = lua_gettop(L);           /* callers may keep values below (foreachaccept) */
     if (lua_getiuservalue(L, 1, STREAM_UV_TLS) == LUA_TNIL) {
         lua_pop(L, 1);
-        return 1;
+        return STREAM_ACCEPT_CLIENT;
     }
     lua_pop(L, 1);
     if (lua_getfield(L, LUA_REGISTRYINDEX, "netsocket.tlsaccept") != LUA_TFUNCTION) {
         lua_pop(L, 1);                    /* the client is collected, and closed */
-        return stream_pusherror(L, "ssl not available");
+        stream_pusherror(L, "ssl not available");
+        return STREAM_ACCEPT_ERROR;
     }
     lua_pushvalue(L, 1);
     lua_pushvalue(L, client);
-    lua_call(L, 2, 2);
+    lua_callk(L, 2, 2, 0, k);
+    return STREAM_ACCEPT_TLS;
+}
+
+/* accept()'s result after the TLS step: conn, or nil, err. */
+static int stream_accept_k(lua_State *L, int status, lua_KContext ctx) {
+    (void) status;
+    (void) ctx;
     if (lua_isnil(L, -2)) return 2;
     lua_pop(L, 1);
     return 1;
@@ -162,15 +178,11 @@ WAIT_RESTART(stream_meth_accept)
 static int stream_meth_accept(lua_State *L) {
     stream *t = class_check(L, 1, STREAM_CLS->server);
     timeout_begin(L, &t->tm, stream_meth_accept_k);
-    return stream_accept(L);
+    int r = stream_accept(L, stream_accept_k);
+    if (r == STREAM_ACCEPT_TLS) return stream_accept_k(L, LUA_OK, 0);
+    return r == STREAM_ACCEPT_CLIENT ? 1 : 2;
 }
 
-/* server:foreachaccept(handler): handler(client) per client until it returns
- * false (-> true) or accept fails with anything but "timeout" (-> nil, err).
- * In a socket.co task each client gets a task of its own, started through
- * registry["netsocket.spawn"](handler, client, server); a handler that
- * returns false there stops the loop by closing the server (socket.co marks
- * it in registry["netsocket.stopped"], so the loop still returns true). */
 /* Whether socket.co stopped the server at 1 for a handler that returned false. */
 static int stream_stopped(lua_State *L) {
     int stopped = 0;
@@ -183,39 +195,79 @@ static int stream_stopped(lua_State *L) {
     return stopped;
 }
 
-WAIT_RESTART(stream_meth_foreachaccept)
-static int stream_meth_foreachaccept(lua_State *L) {
-    stream *t = class_check(L, 1, STREAM_CLS->server);
-    luaL_checktype(L, 2, LUA_TFUNCTION);
-    lua_settop(L, 2);
-    int intask = wait_intask(L);
+/* server:foreachaccept(handler): handler(client) per client until it returns
+ * false (-> true) or accept fails with anything but "timeout" (-> nil, err).
+ * A client whose TLS handshake fails (setssl) is skipped: one bad client
+ * does not end the loop. In a socket.co task each client gets a task of its
+ * own, started through registry["netsocket.spawn"](handler, client, server);
+ * a handler that returns false there stops the loop by closing the server
+ * (socket.co marks it in registry["netsocket.stopped"], so the loop still
+ * returns true). Stack: 1 server, 2 handler. */
+static int stream_foreach_loop(lua_State *L);
+
+/* Hands the client on top to the handler: -1 to go on, or a result count. */
+static int stream_foreach_dispatch(lua_State *L) {
+    int client = lua_gettop(L);
+    if (wait_intask(L)) {
+        if (lua_getfield(L, LUA_REGISTRYINDEX, "netsocket.spawn") == LUA_TFUNCTION) {
+            lua_pushvalue(L, 2);
+            lua_pushvalue(L, client);
+            lua_pushvalue(L, 1);
+            lua_call(L, 3, 0);                         /* spawning never yields */
+            return -1;
+        }
+        lua_settop(L, client);
+    }
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, client);
+    lua_call(L, 1, 1);
+    if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    return -1;
+}
+
+/* The TLS step's results on top: dispatch the conn, skip a failed client. */
+static int stream_foreach_tls(lua_State *L) {
+    if (lua_isnil(L, -2)) return -1;
+    lua_pop(L, 1);
+    return stream_foreach_dispatch(L);
+}
+
+/* After a yield in the TLS step (the C stack is fresh: no recursion builds up). */
+static int stream_foreach_k(lua_State *L, int status, lua_KContext ctx) {
+    (void) status;
+    (void) ctx;
+    int n = stream_foreach_tls(L);
+    return n >= 0 ? n : stream_foreach_loop(L);
+}
+
+WAIT_RESTART(stream_foreach_loop)
+static int stream_foreach_loop(lua_State *L) {
+    stream *t = lua_touserdata(L, 1);
     for (;;) {
         lua_settop(L, 2);
-        timeout_begin(L, &t->tm, stream_meth_foreachaccept_k);
-        if (stream_accept(L) == 2) {                    /* nil, err */
+        timeout_begin(L, &t->tm, stream_foreach_loop_k);
+        int r = stream_accept(L, stream_foreach_k);
+        if (r == STREAM_ACCEPT_ERROR) {
             if (strcmp(lua_tostring(L, -1), "timeout") == 0) continue;
-            if (intask && stream_stopped(L)) {
+            if (wait_intask(L) && stream_stopped(L)) {
                 lua_pushboolean(L, 1);
                 return 1;
             }
             return 2;
         }
-        if (intask && lua_getfield(L, LUA_REGISTRYINDEX, "netsocket.spawn") == LUA_TFUNCTION) {
-            lua_pushvalue(L, 2);
-            lua_pushvalue(L, -3);
-            lua_pushvalue(L, 1);
-            lua_call(L, 3, 0);                         /* spawning never yields */
-            continue;
-        }
-        lua_settop(L, 3);
-        lua_pushvalue(L, 2);
-        lua_insert(L, -2);
-        lua_call(L, 1, 1);
-        if (lua_isboolean(L, -1) && !lua_toboolean(L, -1)) {
-            lua_pushboolean(L, 1);
-            return 1;
-        }
+        int n = r == STREAM_ACCEPT_TLS ? stream_foreach_tls(L) : stream_foreach_dispatch(L);
+        if (n >= 0) return n;
     }
+}
+
+static int stream_meth_foreachaccept(lua_State *L) {
+    class_check(L, 1, STREAM_CLS->server);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_settop(L, 2);
+    return stream_foreach_loop(L);
 }
 
 WAIT_RESTART(stream_meth_receive)

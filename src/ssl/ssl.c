@@ -537,22 +537,27 @@ static int ssl_lua_handshake(lua_State *L) {
 /* registry["netsocket.tlsaccept"](server, client): the TLS half of accept()
  * on a server with setssl. The handshake runs within the server's timeouts,
  * counted from the start of accept(), so a client that stalls cannot hold
- * the server beyond them; on failure the client is closed. */
+ * the server beyond them; on failure the client is closed. In a socket.co
+ * task it yields: the conn (slot 3) keeps the server's deadline in its own
+ * timeout and this function restarts from its continuation; stream.c calls
+ * it with lua_callk, so accept() itself goes on afterwards. */
+WAIT_RESTART(ssl_lua_tlsaccept)
 static int ssl_lua_tlsaccept(lua_State *L) {
     stream *srv = class_testgroup(L, 1, "tcp{any}");
     if (srv == NULL) return luaL_argerror(L, 1, "tcp{server} expected");
-    lua_settop(L, 2);
-    lua_pushcfunction(L, ssl_lua_create);
-    lua_getiuservalue(L, 1, STREAM_UV_TLS);
-    lua_pushvalue(L, 2);
-    lua_call(L, 2, 1);                                   /* 3: conn */
+    int fresh = lua_gettop(L) < 3 || luaL_testudata(L, 3, SSL_CONN_CLASS) == NULL;
+    if (fresh) {
+        lua_settop(L, 2);
+        lua_pushcfunction(L, ssl_lua_create);
+        lua_getiuservalue(L, 1, STREAM_UV_TLS);
+        lua_pushvalue(L, 2);
+        lua_call(L, 2, 1);                               /* 3: conn */
+    }
+    lua_settop(L, 3);
     ssl_conn *c = ssl_check(L, 3);
-    /* Started by accept(). A yield here would restart accept() itself, so
-     * this handshake waits in place (within the server's deadline). */
-    timeout tm = srv->tm;
-    tm.L = NULL;
-    tm.k = NULL;
-    int err = ssl_handshake(L, c, 3, &tm);
+    if (fresh) timeout_init(&c->tm, srv->tm.block, srv->tm.total);
+    if (!timeout_begin(L, &c->tm, ssl_lua_tlsaccept_k)) c->tm.start = srv->tm.start;
+    int err = ssl_handshake(L, c, 3, &c->tm);
     timeout_init(&c->tm, -1, -1);
     if (err != IO_DONE) {
         const char *msg = ssl_errortext(c, err);
