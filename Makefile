@@ -119,6 +119,19 @@ asan-run:
 demo: deps all
 	@$(TEST_ENV) $(LUA) samples/demo.lua
 
+# Benchmarks (bench/, doc/performance.md): netsocket vs Debian's LuaSocket vs
+# plain C, interleaved. QUICK=1 for a short run; WORKLOADS="bulk lines" for
+# a subset. bench/setup.sh installs the baselines and gnuplot (apt-get).
+BENCH_C = peer bulk lines all pingpong accept select udp
+$(BUILD)/bench/%: bench/c/%.c bench/c/common.h
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -g $(WARN) $< -o $@
+
+bench: check-lua lib $(BENCH_C:%=$(BUILD)/bench/%)
+	@sh bench/setup.sh
+	@ulimit -n 20000 2>/dev/null || ulimit -n $$(ulimit -Hn) 2>/dev/null; \
+	    $(LUA) bench/run.lua $(CURDIR) $(BUILD) $(if $(QUICK),1,0) $(WORKLOADS)
+
 # Static checks: luacheck over the Lua code (settings in .luacheckrc), and
 # cppcheck over src/ (justified exceptions in .cppcheck-suppressions).
 CPPCHECK_FLAGS = --error-exitcode=1 --enable=warning,style,performance,portability \
@@ -157,5 +170,6 @@ help:
 	@echo "make test     build, then run the whole suite (installs Debian deps if missing)"
 	@echo "make asan     the suite under AddressSanitizer + UBSan"
 	@echo "make lint     luacheck over lua/ spec/ samples/, cppcheck over src/"
+	@echo "make bench    netsocket vs LuaSocket vs C (bench/; QUICK=1 for a short run)"
 	@echo "make install  install the core into INST_LIBDIR / INST_LUADIR"
 	@echo "make install-ssl  install socket.ssl there too"

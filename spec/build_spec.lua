@@ -40,12 +40,39 @@ describe("build", function()
 end)
 
 describe("samples", function()
-  it("make demo's tour runs a real server and client and reports every reply matched", function()
-    local ok, out = sh(("cd %q && %s samples/demo.lua"):format(root, H.LUA))
+  it("make demo's tour runs every sample step over loopback, stops them all, and exits 0", function()
+    local t0 = require("socket").gettime()
+    local ok, out = sh(("cd %q && timeout 120 %s samples/demo.lua"):format(root, H.LUA))
+    local took = require("socket").gettime() - t0
     assert.is_true(ok, out)
-    assert.is_truthy(out:find('client sent "hello, netsocket", received "hello, netsocket"', 1, true), out)
-    assert.is_truthy(out:find("demo: done, all replies matched", 1, true), out)
-    assert.is_truthy(out:find("server: closed", 1, true), out)
+    assert.is_true(took < 60, ("the tour took %.1f s"):format(took))
+    local hasssl = pcall(require, "socket.ssl")
+    for _, key in ipairs({
+      -- 1. echo
+      'client sent "hello, netsocket", received "hello, netsocket"', "server: closed",
+      -- 2. daytime over TCP and UDP
+      "daytime client over TCP: ", "daytime client over UDP: ", "daytime: answered 2 requests",
+      -- 3. named pipe
+      'this script heard "hello from a client process"',
+      'the client process printed "hello back from the demo"',
+      -- 4. TLS (or why it was skipped)
+      hasssl and 'client: sent "hello over TLS", got "hello over TLS"' or "skipped: socket.ssl is not built",
+      hasssl and "server: client connected, TLSv1.3" or "4. TLS",
+      -- 5. HTTP echo, fetched with curl
+      "$ curl http://127.0.0.1:", "| GET /hello HTTP/1.1", "| X-Demo: yes", "| name=netsocket",
+      "http_echo: stopped (count), answered 2 requests",
+      -- 6. cosockets
+      "3 of us connected at once", 'client sent "quit-server", received "bye"',
+      "co_echo_server: stopped (quit-server), served 4 clients",
+      "all replies matched",
+    }) do
+      assert.is_truthy(out:find(key, 1, true), key .. "\n" .. out)
+    end
+    assert.is_nil(out:find("FAILED", 1, true), out)
+    -- every step explains itself: "N. title" then "(what it shows)"
+    for n = 1, 6 do
+      assert.is_truthy(out:find("\n" .. n .. "%. [^\n]+\n   %(.-%)\n"), "step " .. n .. "\n" .. out)
+    end
   end)
 
   it("echo_client talks to echo_server and stops it with quit", function()
