@@ -50,10 +50,20 @@ static void buffer_reserve(lua_State *L, buffer *b, size_t room) {
         if (cap < avail + room) cap = avail + room;
         void *ud;
         lua_Alloc f = lua_getallocf(L, &ud);
-        char *data = f(ud, NULL, 0, cap);
-        if (data == NULL) luaL_error(L, "not enough memory");
-        memcpy(data, b->data + b->first, avail);
-        buffer_release(L, b);
+        char *data;
+        if (b->data == b->init) {
+            data = f(ud, NULL, 0, cap);
+            if (data == NULL) luaL_error(L, "not enough memory");
+            memcpy(data, b->data + b->first, avail);
+        } else {
+            /* realloc: a large block grows in place or by remapping, so
+             * its pages are neither copied nor faulted in afresh */
+            memmove(b->data, b->data + b->first, avail);
+            b->first = 0;
+            b->last = avail;
+            data = f(ud, b->data, b->cap, cap);
+            if (data == NULL) luaL_error(L, "not enough memory");
+        }
         b->data = data;
         b->cap = cap;
     }
@@ -122,6 +132,12 @@ enum { PAT_COUNT, PAT_LINE, PAT_LINEKEEP, PAT_ALL };
 
 static int buffer_pattern(lua_State *L, int idx, size_t *count) {
     if (lua_isnoneornil(L, idx)) return PAT_LINE;
+    if (lua_type(L, idx) == LUA_TSTRING) {     /* the usual "*l": no strtod first */
+        const char *p = lua_tostring(L, idx);
+        if (p[0] == '*' && p[1] == 'l') return PAT_LINE;
+        if (p[0] == '*' && p[1] == 'a') return PAT_ALL;
+        if (p[0] == '*' && p[1] == 'L') return PAT_LINEKEEP;
+    }
     if (lua_isnumber(L, idx)) {                    /* numbers and numeric strings */
         lua_Number n = lua_tonumber(L, idx);
         luaL_argcheck(L, n >= 0, idx, "invalid receive pattern");

@@ -20,9 +20,28 @@ typedef struct select_entry {
 } select_entry;
 
 /* fd of the element on top of the stack (-1 to ignore), and its dirty flag. */
-static int select_getfd(lua_State *L, int *dirty) {
-    *dirty = 0;
+/* Metatables found selectable during one call: most sets hold sockets of a
+ * few classes, which then cost one pointer compare, not registry lookups. */
+#define SELECT_KNOWN 8
+typedef struct select_known {
+    const void *mt[SELECT_KNOWN];
+    int n;
+} select_known;
+
+static class_base *select_tobase(lua_State *L, select_known *k) {
+    if (lua_type(L, -1) != LUA_TUSERDATA || !lua_getmetatable(L, -1)) return NULL;
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    for (int i = 0; i < k->n; i++)
+        if (k->mt[i] == mt) return lua_touserdata(L, -1);
     class_base *b = class_tobase(L, -1);
+    if (b != NULL && k->n < SELECT_KNOWN) k->mt[k->n++] = mt;
+    return b;
+}
+
+static int select_getfd(lua_State *L, int *dirty, select_known *known) {
+    *dirty = 0;
+    class_base *b = select_tobase(L, known);
     if (b != NULL) {
         *dirty = b->fd >= 0 && b->dirty != NULL && b->dirty(b);
         return b->fd;
@@ -114,11 +133,12 @@ static int select_lua_select(lua_State *L) {
     select_entry stack[SELECT_STACK], *e = stack;
     size_t n = 0, cap = SELECT_STACK;
     int ndirty = 0;
+    select_known known = {{0}, 0};
     for (int k = 0; k < 2; k++) {
         if (lua_isnil(L, tabs[k])) continue;
         for (int i = 1; lua_geti(L, tabs[k], i) != LUA_TNIL; i++) {   /* honours __index, as 3.x */
             int dirty;
-            int fd = select_getfd(L, &dirty);
+            int fd = select_getfd(L, &dirty, &known);
             if (fd >= 0 && k == 0 && dirty) {   /* buffered data: ready now */
                 select_collect(L, 4);
                 ndirty++;
@@ -142,7 +162,9 @@ static int select_lua_select(lua_State *L) {
         lua_pop(L, 1);
     }
     if (ndirty > 0) limit = 0;
-    qsort(e, n, sizeof *e, select_cmp);
+    size_t sorted = 1;                     /* sets are often in fd order already */
+    while (sorted < n && select_cmp(&e[sorted - 1], &e[sorted]) <= 0) sorted++;
+    if (sorted < n) qsort(e, n, sizeof *e, select_cmp);
     /* One pollfd per distinct fd. */
     struct pollfd pstack[SELECT_STACK], *p = pstack;
     if (n > SELECT_STACK) p = lua_newuserdatauv(L, n * sizeof *p, 0);
