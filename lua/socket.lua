@@ -28,6 +28,14 @@ function socket.choose(t)
   end
 end
 
+-- Misuse raises naming the caller's argument, as the C functions do.
+local function argcheck(ok, n, fname, expected, v)
+  if not ok then
+    error(("bad argument #%d to '%s' (%s expected, got %s)"):format(n, fname, expected,
+      v == nil and "no value" or type(v)), 3)
+  end
+end
+
 local families = { unspec = true, inet = true, inet6 = true }
 
 -- Tries every address of host in turn: tcp4/tcp6, options, bind, listen.
@@ -80,6 +88,9 @@ end
 
 function socket.bind(host, port, backlog)
   if type(host) == "table" then return bindtable(host) end
+  argcheck(type(host) == "string", 1, "bind", "string", host)
+  argcheck(type(port) == "string" or type(port) == "number", 2, "bind", "string", port)
+  argcheck(backlog == nil or type(backlog) == "number", 3, "bind", "number", backlog)
   if host == "*" then host = "0.0.0.0" end
   return bindany(host, port, backlog or 32, "unspec", true, false)
 end

@@ -135,6 +135,7 @@ static int poller_set(lua_State *L) {
 }
 
 static int poller_ms(double seconds) {
+    if (seconds != seconds) return 0;           /* NaN: no waiting */
     if (seconds < 0) return -1;
     double ms = ceil(seconds * 1000.0);
     return ms > 2147483647.0 ? 2147483647 : (int) ms;
@@ -145,6 +146,7 @@ static int poller_ms(double seconds) {
 static int poller_wait(lua_State *L) {
     poller *p = poller_check(L);
     double limit = luaL_optnumber(L, 2, -1);
+    if (limit != limit) limit = 0;                  /* NaN: no waiting */
     if (lua_isnoneornil(L, 3)) {
         lua_settop(L, 2);
         lua_newtable(L);

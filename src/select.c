@@ -127,6 +127,7 @@ static int select_lua_select(lua_State *L) {
     for (int k = 0; k < 2; k++)
         if (!lua_isnil(L, tabs[k])) luaL_checktype(L, tabs[k], LUA_TTABLE);
     double limit = luaL_optnumber(L, 3, -1);
+    if (limit != limit) limit = 0;              /* NaN: no waiting, as settimeout(NaN) */
     lua_newtable(L);                            /* 4: readable */
     lua_newtable(L);                            /* 5: writable */
     lua_pushnil(L);                             /* 6: the entry block once it outgrows the stack */

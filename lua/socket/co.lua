@@ -13,6 +13,15 @@ local now = socket._now
 
 local co = {}
 
+-- A timeout argument: nil, or a number (NaN counts as 0, as in settimeout).
+local function timeoutarg(t, fname)
+  if t ~= nil and type(t) ~= "number" then
+    error(("bad argument #1 to '%s' (number expected, got %s)"):format(fname, type(t)), 3)
+  end
+  if t ~= t then return 0 end
+  return t
+end
+
 local tasks = setmetatable({}, { __mode = "k" })   -- thread -> true: what wait.c asks
 local live = {}                                     -- thread -> task record
 local nlive = 0
@@ -147,6 +156,7 @@ co.event = co.spawn
 -- happens) for the earliest deadline or a ready fd, resume what is ready.
 -- Returns the number of live tasks.
 function co.step(timeout)
+  timeout = timeoutarg(timeout, "step")
   local limit = #ready > 0 and 0 or (timeout or -1)
   if heap[1] then
     local d = heap[1][1] - now()
@@ -180,6 +190,7 @@ function co.step(timeout)
 end
 
 function co.run(timeout)
+  timeout = timeoutarg(timeout, "run")
   local deadline = timeout and now() + timeout
   while nlive > 0 do
     local left

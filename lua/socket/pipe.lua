@@ -5,6 +5,14 @@ local socket = require("socket")
 
 local pipe = {}
 
+-- Misuse raises naming the caller's argument, as the C functions do.
+local function argcheck(ok, n, fname, expected, v)
+  if not ok then
+    error(("bad argument #%d to '%s' (%s expected, got %s)"):format(n, fname, expected,
+      v == nil and "no value" or type(v)), 3)
+  end
+end
+
 local function address(name, fname)
   if type(name) ~= "string" then
     error(("bad argument #1 to '%s' (string expected, got %s)"):format(fname, type(name)), 3)
@@ -20,6 +28,7 @@ end
 -- file (nothing accepts on it) is removed and the bind retried.
 function pipe.bind(name, backlog)
   local path, abstract = address(name, "bind")
+  argcheck(backlog == nil or type(backlog) == "number", 2, "bind", "number", backlog)
   if not path then return nil, abstract end
   local server, err = unix.stream()
   if not server then return nil, err end
@@ -41,6 +50,7 @@ end
 -- `timeout` (seconds) bounds the connect only; nil blocks.
 function pipe.connect(name, timeout)
   local path, abstract = address(name, "connect")
+  argcheck(timeout == nil or type(timeout) == "number", 2, "connect", "number", timeout)
   if not path then return nil, abstract end
   local client, err = unix.stream()
   if not client then return nil, err end

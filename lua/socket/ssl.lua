@@ -93,15 +93,47 @@ function ssl.newcontext(params)
   return core.newcontext(p, usedefaults)
 end
 
+-- Misuse raises naming the caller's argument, as the C functions do.
+local function argcheck(ok, n, fname, expected, v)
+  if not ok then
+    error(("bad argument #%d to '%s' (%s expected, got %s)"):format(n, fname, expected,
+      v == nil and "no value" or type(v)), 3)
+  end
+end
+
+local function issocket(v) return type(v) == "userdata" or type(v) == "table" end
+local function isconfig(v)
+  return v == nil or v == true or type(v) == "table" or type(v) == "userdata"
+end
+
+-- core.create raises about its own arguments (a userdata that is not a
+-- context, an object without getfd/setfd): name the caller's instead. wrap
+-- keeps LuaSec's own text for a bad context (API.md §9.1): nctx nil.
+local function create(ctx, sock, nctx, fname)
+  local ok, conn, err = pcall(core.create, ctx, sock)
+  if not ok then
+    local msg = tostring(conn)
+    if msg:find("invalid context", 1, true) then
+      if not nctx then error("bad argument #1 to 'create' (invalid context)", 3) end
+      error(("bad argument #%d to '%s' (invalid context)"):format(nctx, fname), 3)
+    elseif msg:find("socket expected", 1, true) then
+      error(("bad argument #1 to '%s' (socket expected)"):format(fname), 3)
+    end
+    error(conn, 0)
+  end
+  return conn, err
+end
+
 -- wrap(sock, params|ctx) -> conn | nil, err (no handshake)
 function ssl.wrap(sock, cfg)
+  argcheck(issocket(sock), 1, "wrap", "socket", sock)
   local ctx = cfg
   if type(cfg) == "table" then
     local err
     ctx, err = ssl.newcontext(cfg)
     if not ctx then return nil, err end
   end
-  return core.create(ctx, sock)
+  return create(ctx, sock, nil, "wrap")
 end
 
 -- A context for starttls/setssl: params default to `mode` (server for a
@@ -119,6 +151,9 @@ end
 
 -- starttls(sock, params|ctx|nil [, timeout]) -> conn | nil, err
 function ssl.starttls(sock, params, timeout)
+  argcheck(issocket(sock), 1, "starttls", "socket", sock)
+  argcheck(isconfig(params), 2, "starttls", "table", params)
+  argcheck(timeout == nil or type(timeout) == "number", 3, "starttls", "number", timeout)
   local kept = core.gettls(sock)
   local ctx, err
   if params == nil or params == true then
@@ -129,7 +164,7 @@ function ssl.starttls(sock, params, timeout)
   end
   if not ctx then return nil, err end
   local conn
-  conn, err = core.create(ctx, sock)
+  conn, err = create(ctx, sock, 2, "starttls")
   if not conn then return nil, err end
   local ok
   ok, err = core.handshake(conn, timeout)
@@ -142,6 +177,10 @@ end
 
 -- connect(host, port [, params|ctx [, timeout]]) -> conn | nil, err
 function ssl.connect(host, port, params, timeout)
+  argcheck(type(host) == "string", 1, "connect", "string", host)
+  argcheck(type(port) == "string" or type(port) == "number", 2, "connect", "string", port)
+  argcheck(isconfig(params), 3, "connect", "table", params)
+  argcheck(timeout == nil or type(timeout) == "number", 4, "connect", "number", timeout)
   return socket.connect({ host = host, port = port, timeout = timeout, ssl = params or true })
 end
 
