@@ -66,8 +66,21 @@ describe("connect over a name with an IPv6 and an IPv4 address", function()
 
   it("connect6 and connect4 restrict the remote family ([D] §2)", function()
     if not usable then return end
-    local s4, p4 = listener("127.0.0.1")
-    local s6, p6 = listener("::1")
+    -- Each listener's port must be free on the other family too, or the
+    -- refused connects below could reach someone else's socket.
+    local function exclusive(host, other)
+      for _ = 1, 20 do
+        local s, port = listener(host)
+        local probe = assert((other:find(":") and socket.tcp6 or socket.tcp4)())
+        local free = probe:bind(other, port)
+        probe:close()
+        if free then return s, port end
+        s:close()
+      end
+      error("no port free on both families after 20 tries")
+    end
+    local s4, p4 = exclusive("127.0.0.1", "::1")
+    local s6, p6 = exclusive("::1", "127.0.0.1")
     local out = inside([[
       print(socket.connect6("multi.test", tonumber(arg[1])))
       print(socket.connect4("multi.test", tonumber(arg[2])))
