@@ -1,7 +1,12 @@
 -- require("socket.ssl"): LuaSec-compatible TLS over socket.ssl.core (API.md §9).
 -- This file holds the defaults (§9.4) and the argument sugar; contexts,
 -- connections and certificates are C.
-local core = require("socket.ssl.core")
+local found, core = pcall(require, "socket.ssl.core")
+if not found then
+  error("socket.ssl needs its C module socket.ssl.core, which was not built or not installed: "
+    .. "install OpenSSL's headers (Debian: apt-get install libssl-dev) and run `make`, or "
+    .. "`luarocks make netsocket-ssl-scm-1.rockspec`.\n" .. tostring(core), 2)
+end
 local socket = require("socket")
 
 local ipairs, pairs, type, error = ipairs, pairs, type, error
