@@ -305,9 +305,7 @@ static int resolve_wait_k(lua_State *L, int status, lua_KContext ctx) {
     (void) status;
     (void) ctx;
     lua_settop(L, 2);
-    double deadline = lua_tonumber(L, 2);
-    lua_pushnumber(L, deadline < 0 ? -1 : fmax(0, deadline - timeout_monotonic()));
-    lua_replace(L, 2);
+    wait_argleft(L, 2);
     return resolve_lua_wait(L);
 }
 
@@ -317,10 +315,8 @@ static int resolve_lua_wait(lua_State *L) {
     resolve *r = resolve_check(L);
     double limit = luaL_optnumber(L, 2, -1);
     if (r->state == RESOLVE_LIVE && resolve_done(r) == NULL && limit != 0 && wait_intask(L)) {
-        double deadline = limit < 0 ? -1 : timeout_monotonic() + limit;
         lua_settop(L, 2);
-        lua_pushnumber(L, deadline);
-        lua_replace(L, 2);
+        double deadline = wait_argdeadline(L, 2, limit);
         return wait_yield(L, r->base.fd, WAIT_R, deadline, 0, resolve_wait_k);
     }
     timeout tm;

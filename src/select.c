@@ -115,9 +115,7 @@ static int select_k(lua_State *L, int status, lua_KContext ctx) {
     (void) status;
     (void) ctx;
     lua_settop(L, 3);
-    double deadline = lua_tonumber(L, 3);
-    lua_pushnumber(L, deadline < 0 ? -1 : fmax(0, deadline - timeout_monotonic()));
-    lua_replace(L, 3);
+    wait_argleft(L, 3);
     return select_lua_select(L);
 }
 
@@ -183,7 +181,6 @@ static int select_lua_select(lua_State *L) {
      * set; the restart (select_k) runs select again with the time left. */
     int r = select_poll(np ? p : NULL, np, limit != 0 && wait_intask(L) ? 0 : limit);
     if (r == 0 && limit != 0 && wait_intask(L)) {
-        double deadline = limit < 0 ? -1 : timeout_monotonic() + limit;
         lua_createtable(L, (int) (2 * np), 0);
         for (nfds_t i = 0; i < np; i++) {
             lua_pushinteger(L, p[i].fd);
@@ -191,8 +188,7 @@ static int select_lua_select(lua_State *L) {
             lua_pushinteger(L, ((p[i].events & POLLIN) ? WAIT_R : 0) | ((p[i].events & POLLOUT) ? WAIT_W : 0));
             lua_rawseti(L, -2, (lua_Integer) (2 * i + 2));
         }
-        lua_pushnumber(L, deadline);
-        lua_replace(L, 3);                  /* select_k reads the deadline here */
+        double deadline = wait_argdeadline(L, 3, limit);   /* select_k reads it back */
         wait_pushsentinel(L);
         lua_insert(L, -2);
         lua_pushinteger(L, 0);

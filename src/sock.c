@@ -4,7 +4,11 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <linux/sockios.h>
+#endif
 #include "io.h"
 #include "sock.h"
 #include "wait.h"
@@ -65,6 +69,16 @@ int sock_bind(int fd, const struct sockaddr *addr, socklen_t len) {
 
 int sock_listen(int fd, int backlog) {
     return listen(fd, backlog) == 0 ? IO_DONE : errno;
+}
+
+long sock_outq(int fd) {
+#ifdef SIOCOUTQ
+    int n = 0;
+    if (ioctl(fd, SIOCOUTQ, &n) == 0) return n;
+#else
+    (void) fd;
+#endif
+    return -1;
 }
 
 int sock_shutdown(int fd, int how) {

@@ -20,6 +20,9 @@ int sock_listen(int fd, int backlog);
 int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm, int again);
 int sock_accept(int fd, int *client, timeout *tm);
 int sock_shutdown(int fd, int how);
+/* Bytes the kernel still holds unsent or unacknowledged (SIOCOUTQ), or -1
+ * where that cannot be asked. */
+long sock_outq(int fd);
 
 /* Datagrams: one attempt each (EINTR retried). sendto with addr NULL sends
  * on a connected socket. IO_DONE, IO_WANTWRITE/IO_WANTREAD when it would

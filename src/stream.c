@@ -5,12 +5,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <linux/sockios.h>
-#endif
 #include "sock.h"
 #include "stream.h"
 #include "wait.h"
@@ -315,21 +311,10 @@ static int stream_meth_shutdown(lua_State *L) {
     return stream_pushok(L);
 }
 
-/* Bytes the kernel still holds unsent or unacknowledged, or -1. */
-static long stream_outq(int fd) {
-#ifdef SIOCOUTQ
-    int n = 0;
-    if (ioctl(fd, SIOCOUTQ, &n) == 0) return n;
-#else
-    (void) fd;
-#endif
-    return -1;
-}
-
 static int stream_meth_getpending(lua_State *L) {
     stream *t = class_check(L, 1, STREAM_CLS->client);
     if (t->base.fd < 0) return stream_pusherror(L, "closed");
-    long n = stream_outq(t->base.fd);
+    long n = sock_outq(t->base.fd);
     if (n < 0) return stream_pusherror(L, "not supported");
     lua_pushinteger(L, n);
     return 1;
@@ -350,7 +335,7 @@ static int stream_meth_drain(lua_State *L) {
     if (t->base.fd < 0) return stream_pusherror(L, "closed");
     double nap = 0.001;
     for (;;) {
-        long n = stream_outq(t->base.fd);
+        long n = sock_outq(t->base.fd);
         if (n < 0) return stream_pusherror(L, "not supported");
         if (n == 0) {
             lua_pushinteger(L, 0);

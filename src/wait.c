@@ -44,6 +44,19 @@ void wait_closing(lua_State *L, int fd) {
     }
 }
 
+double wait_argdeadline(lua_State *L, int idx, double limit) {
+    double deadline = limit < 0 ? -1 : timeout_monotonic() + limit;
+    lua_pushnumber(L, deadline);
+    lua_replace(L, idx);
+    return deadline;
+}
+
+void wait_argleft(lua_State *L, int idx) {
+    double deadline = lua_tonumber(L, idx);
+    lua_pushnumber(L, deadline < 0 ? -1 : fmax(0, deadline - timeout_monotonic()));
+    lua_replace(L, idx);
+}
+
 /* In a task: hands the wait to the scheduler (never returns). */
 static void wait_maybeyield(timeout *tm, int fd, int what, double left) {
     if (tm == NULL || tm->L == NULL || tm->k == NULL || left == 0 || !wait_intask(tm->L)) return;

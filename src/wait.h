@@ -45,6 +45,13 @@ int wait_yield(lua_State *L, int fd, int what, double deadline, lua_KContext ctx
 /* Tells socket.co (if loaded) that fd is about to be closed, so that a task
  * waiting on it wakes up (and finds its socket closed). */
 void wait_closing(lua_State *L, int fd);
+/* For functions with a timeout argument but no object to keep a deadline
+ * (select, dns address wait): before the yield, wait_argdeadline turns the
+ * argument at idx into the absolute monotonic deadline (< 0: none) and
+ * returns it; the continuation calls wait_argleft to turn it back into the
+ * seconds left, then runs the function again. */
+double wait_argdeadline(lua_State *L, int idx, double limit);
+void wait_argleft(lua_State *L, int idx);
 /* Pushes the value a task yields first when it waits (socket.co reads it). */
 void wait_pushsentinel(lua_State *L);
 

@@ -12,14 +12,10 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#ifdef __linux__
-#include <linux/sockios.h>
-#endif
 #include "buffer.h"
 #include "class.h"
 #include "inet.h"
@@ -673,17 +669,6 @@ static int ssl_meth_setoption(lua_State *L) {
     return options_meth_set(L, c->family == AF_UNIX ? options_unix : options_tcp, c->base.fd);
 }
 
-/* Kernel bytes not yet acknowledged, or -1 (see stream.c). */
-static long ssl_outq(int fd) {
-#ifdef SIOCOUTQ
-    int n = 0;
-    if (ioctl(fd, SIOCOUTQ, &n) == 0) return n;
-#else
-    (void) fd;
-#endif
-    return -1;
-}
-
 /* Our BIO writes straight to the fd, so OpenSSL holds no unsent bytes:
  * pending is the kernel's count. */
 static int ssl_meth_getpending(lua_State *L) {
@@ -693,7 +678,7 @@ static int ssl_meth_getpending(lua_State *L) {
         lua_pushliteral(L, "closed");
         return 2;
     }
-    long n = ssl_outq(c->base.fd);
+    long n = sock_outq(c->base.fd);
     if (n < 0) {
         lua_pushnil(L);
         lua_pushliteral(L, "not supported");
@@ -709,7 +694,7 @@ static int ssl_meth_drain(lua_State *L) {
     ssl_begincall(L, c, 2, ssl_meth_drain_k);
     double nap = 0.001;
     for (;;) {
-        long n = c->base.fd >= 0 ? ssl_outq(c->base.fd) : -2;
+        long n = c->base.fd >= 0 ? sock_outq(c->base.fd) : -2;
         if (n < 0) {
             lua_pushnil(L);
             lua_pushstring(L, n == -2 ? "closed" : "not supported");
