@@ -103,4 +103,44 @@ function H.raises(f, args, ...)
   return msg
 end
 
+-- Shared by the specs ---------------------------------------------------------
+-- (this module runs outside busted's environment: luassert, explicitly)
+local luassert = require("luassert")
+
+-- track(...) remembers every userdata it is given (and returns them all);
+-- closeall() closes what was tracked. Use: after_each(closeall).
+function H.tracker()
+  local open = {}
+  local function track(...)
+    for i = 1, select("#", ...) do
+      local s = select(i, ...)
+      if type(s) == "userdata" then open[#open + 1] = s end
+    end
+    return ...
+  end
+  local function closeall()
+    for i = #open, 1, -1 do
+      pcall(function() open[i]:close() end)
+      open[i] = nil
+    end
+  end
+  return track, closeall
+end
+
+-- raising(f, ...): f() must raise an error containing every fragment.
+function H.raising(f, ...)
+  local ok, err = pcall(f)
+  luassert.is_false(ok, "expected an error, got success")
+  err = tostring(err)
+  for _, frag in ipairs({ ... }) do
+    luassert.is_truthy(string.find(err, frag, 1, true),
+      string.format("error %q does not contain %q", err, frag))
+  end
+  return err
+end
+
+function H.isint(v, what)
+  luassert.equal("integer", math.type(v), (what or "value") .. " should be an integer, got " .. tostring(v))
+end
+
 return H

@@ -2,25 +2,10 @@
 local socket = require("socket")
 local H = require("helper")
 
-local open = {}
-local function track(...)
-  for i = 1, select("#", ...) do
-    local s = select(i, ...)
-    if type(s) == "userdata" then open[#open + 1] = s end
-  end
-  return ...
-end
+local track, closeall = H.tracker()
+after_each(closeall)
 
-after_each(function()
-  for i = #open, 1, -1 do
-    pcall(function() open[i]:close() end)
-    open[i] = nil
-  end
-end)
-
-local function isint(v, what)
-  assert.equal("integer", math.type(v), (what or "value") .. " should be an integer, got " .. tostring(v))
-end
+local isint = H.isint
 
 local function pair(host)
   return track(H.pair(host))

@@ -15,20 +15,9 @@ local function track(...)
 end
 
 -- pcall(f) must fail, and the message must contain every fragment (plain find).
-local function raises(f, ...)
-  local ok, err = pcall(f)
-  assert.is_false(ok, "expected an error, got success")
-  err = tostring(err)
-  for _, frag in ipairs({ ... }) do
-    assert.is_truthy(string.find(err, frag, 1, true),
-      string.format("error %q does not contain %q", err, frag))
-  end
-  return err
-end
+local raises = H.raising
 
-local function isint(v, what)
-  assert.equal("integer", math.type(v), (what or "value") .. " should be an integer, got " .. tostring(v))
-end
+local isint = H.isint
 
 -- A port on which nothing listens: a bound, non-listening socket holds it,
 -- so the kernel answers SYNs with RST ("connection refused") and nobody else

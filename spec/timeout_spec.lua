@@ -5,32 +5,10 @@
 local socket = require("socket")
 local H = require("helper")
 
-local open = {}
-local function track(...)
-  for i = 1, select("#", ...) do
-    local s = select(i, ...)
-    if type(s) == "userdata" then open[#open + 1] = s end
-  end
-  return ...
-end
+local track, closeall = H.tracker()
+after_each(closeall)
 
-after_each(function()
-  for i = #open, 1, -1 do
-    pcall(function() open[i]:close() end)
-    open[i] = nil
-  end
-end)
-
-local function raises(f, ...)
-  local ok, err = pcall(f)
-  assert.is_false(ok, "expected an error, got success")
-  err = tostring(err)
-  for _, frag in ipairs({ ... }) do
-    assert.is_truthy(string.find(err, frag, 1, true),
-      string.format("error %q does not contain %q", err, frag))
-  end
-  return err
-end
+local raises = H.raising
 
 local function pair()
   return track(H.pair())

@@ -7,39 +7,15 @@ local socket = require("socket")
 local H = require("helper")
 
 -- Every object a test opens is closed after it, even when an assertion fails.
-local open = {}
-local function track(...)
-  for i = 1, select("#", ...) do
-    local s = select(i, ...)
-    if type(s) == "userdata" then open[#open + 1] = s end
-  end
-  return ...
-end
-
-after_each(function()
-  for i = #open, 1, -1 do
-    pcall(function() open[i]:close() end)
-    open[i] = nil
-  end
-end)
+local track, closeall = H.tracker()
+after_each(closeall)
 
 local function pack(...) return { n = select("#", ...), ... } end
 
 -- pcall(f) must fail and the message contain every fragment (plain find).
-local function raises(f, ...)
-  local ok, err = pcall(f)
-  assert.is_false(ok, "expected an error, got success")
-  err = tostring(err)
-  for _, frag in ipairs({ ... }) do
-    assert.is_truthy(string.find(err, frag, 1, true),
-      string.format("error %q does not contain %q", err, frag))
-  end
-  return err
-end
+local raises = H.raising
 
-local function isint(v, what)
-  assert.equal("integer", math.type(v), (what or "value") .. " should be an integer, got " .. tostring(v))
-end
+local isint = H.isint
 
 local function family_of(host)
   return host:find(":", 1, true) and socket.udp6 or socket.udp4

@@ -48,9 +48,7 @@ local function track(...)
   return ...
 end
 
-local function isint(v, what)
-  assert.equal("integer", math.type(v), (what or "value") .. " should be an integer, got " .. tostring(v))
-end
+local isint = H.isint
 
 local function isfloat(v, what)
   assert.equal("float", math.type(v), (what or "value") .. " should be a float, got " .. tostring(v))
