@@ -161,7 +161,11 @@ install-ssl: ssl
 	install -m 644 lua/socket/ssl.lua $(INST_LUADIR)/socket/ssl.lua
 
 clean:
-	rm -rf build build-asan build-rock build-rock-ssl
+	rm -rf build build-asan build-rock build-rock-ssl build-fuzz
+
+# Each larger piece of tooling (fuzzing, soak, valgrind, the support
+# modules' C core) keeps its targets in a fragment of its own.
+-include $(sort $(wildcard mk/*.mk))
 
 help:
 	@echo "make          build $(CORE_SO) and, with OpenSSL headers, $(SSL_SO)"
