@@ -10,8 +10,20 @@ local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 local result          -- memoised: the child runs once for all the its below
 
+-- The names a number becomes when a call takes it as a unix path.
+local NUMPATHS = { "inf", "-inf", "nan", "-nan", "9223372036854775807", "-9223372036854775808" }
+local function strays()
+  local found = {}
+  for _, name in ipairs(NUMPATHS) do
+    if select(2, H.sh("test -e " .. "'" .. name .. "'")) then found[#found + 1] = name end
+  end
+  return found
+end
+local strays0         -- those present before the child ran (not ours)
+
 local function run()
   if result then return result end
+  strays0 = strays0 or strays()
   local tmp = os.tmpname()
   os.remove(tmp)
   assert(os.execute("mkdir -p " .. q(tmp)))
@@ -27,12 +39,14 @@ local function run()
   for _ = 1, 40 do                       -- bounded number of restarts
     r.runs = r.runs + 1
     local f = assert(io.open(prog, "w")); f:write("0\t(start)\n"); f:close()
-    local cmd = ("%s %s/wrongtypes_child.lua %d %s %s %s %d > %s/out 2>&1 & c=$!; last=; n=0; "
+    -- The child runs inside the temp dir: numbers given as unix paths
+    -- (bind(math.huge) binds "inf") make socket files in the cwd.
+    local cmd = ("h=$(cd %s && pwd); cd %s || exit 1; %s \"$h\"/wrongtypes_child.lua %d %s %s %s %d > %s/out 2>&1 & c=$!; last=; n=0; "
       .. "while kill -0 $c 2>/dev/null; do sleep 0.1; cur=$(head -c 12 %s); "
       .. "if [ \"$cur\" = \"$last\" ]; then n=$((n+1)); "
       .. "if [ $n -ge 20 ]; then kill -9 $c; echo HANGKILL; break; fi; "
       .. "else n=0; last=$cur; fi; done; wait $c; echo \"EXIT $?\"")
-      :format(H.LUA, q(HERE), start, q(prog), q(tmp), q(cert), r.runs, q(tmp), q(prog))
+      :format(q(HERE), q(tmp), H.LUA, start, q(prog), q(tmp), q(cert), r.runs, q(tmp), q(prog))
     local status = H.sh(cmd)
     local f2 = assert(io.open(tmp .. "/out")); local text = f2:read("a"); f2:close()
     local done = false
@@ -106,6 +120,17 @@ describe("hardening: wrong types in every argument position", function()
   it("names the argument that is wrong, not another one", function()
     local r = run()
     assert.are.equal(0, #r.num, #r.num .. " calls blamed the wrong argument:" .. list(r.num))
+  end)
+
+  it("leaves no socket files in the current directory (numbers taken as paths)", function()
+    run()
+    local before = {}
+    for _, name in ipairs(strays0) do before[name] = true end
+    local new = {}
+    for _, name in ipairs(strays()) do
+      if not before[name] then new[#new + 1] = name end
+    end
+    assert.are.same({}, new)
   end)
 
   it("runs in a bounded time", function()
