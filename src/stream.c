@@ -37,6 +37,30 @@ stream *stream_push(lua_State *L, int family, const char *cls) {
     return t;
 }
 
+stream *stream_check(lua_State *L, int idx, int which) {
+    const stream_upvalue *up = stream_upvalueof(L);
+    void *p = lua_touserdata(L, idx);
+    if (p != NULL && lua_getmetatable(L, idx)) {
+        const void *mt = lua_topointer(L, -1);
+        lua_pop(L, 1);
+        if (mt == up->mt[which]) return p;
+    }
+    const char *names[] = {up->cls->master, up->cls->client, up->cls->server};
+    return class_check(L, idx, names[which]);
+}
+
+/* Any class of the family: the same fast path, falling back to the group. */
+static stream *stream_checkany(lua_State *L, int idx) {
+    const stream_upvalue *up = stream_upvalueof(L);
+    void *p = lua_touserdata(L, idx);
+    if (p != NULL && lua_getmetatable(L, idx)) {
+        const void *mt = lua_topointer(L, -1);
+        lua_pop(L, 1);
+        if (mt == up->mt[0] || mt == up->mt[1] || mt == up->mt[2]) return p;
+    }
+    return class_checkgroup(L, idx, up->cls->any);
+}
+
 int stream_pusherror(lua_State *L, const char *err) {
     lua_pushnil(L);
     lua_pushstring(L, err);
@@ -60,7 +84,7 @@ static void stream_release(lua_State *L, stream *t) {
 }
 
 static int stream_meth_close(lua_State *L) {
-    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    stream *t = stream_checkany(L, 1);
     wait_closing(L, t->base.fd);
     stream_release(L, t);
     return stream_pushok(L);
@@ -74,46 +98,46 @@ static int stream_gc(lua_State *L) {
 }
 
 static int stream_meth_getfd(lua_State *L) {
-    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    stream *t = stream_checkany(L, 1);
     lua_pushinteger(L, t->base.fd);
     return 1;
 }
 
 /* Swaps the fd without closing the old one, as 3.x (LuaSec relies on it). */
 static int stream_meth_setfd(lua_State *L) {
-    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    stream *t = stream_checkany(L, 1);
     t->base.fd = class_checkfd(L, 2);
     return 0;
 }
 
 static int stream_meth_dirty(lua_State *L) {
-    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    stream *t = stream_checkany(L, 1);
     lua_pushboolean(L, stream_dirty(t));
     return 1;
 }
 
 static int stream_meth_setoption(lua_State *L) {
-    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    stream *t = stream_checkany(L, 1);
     return options_meth_set(L, STREAM_CLS->options, t->base.fd);
 }
 
 static int stream_meth_getoption(lua_State *L) {
-    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    stream *t = stream_checkany(L, 1);
     return options_meth_get(L, STREAM_CLS->options, t->base.fd);
 }
 
 static int stream_meth_settimeout(lua_State *L) {
-    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    stream *t = stream_checkany(L, 1);
     return timeout_meth_settimeout(L, &t->tm);
 }
 
 static int stream_meth_gettimeout(lua_State *L) {
-    stream *t = class_checkgroup(L, 1, STREAM_CLS->any);
+    stream *t = stream_checkany(L, 1);
     return timeout_meth_gettimeout(L, &t->tm);
 }
 
 static int stream_meth_listen(lua_State *L) {
-    stream *t = class_check(L, 1, STREAM_CLS->master);
+    stream *t = stream_check(L, 1, STREAM_MASTER);
     int backlog = class_toint(luaL_optnumber(L, 2, 32));
     int err = sock_listen(t->base.fd, backlog);
     if (err != IO_DONE) return stream_pusherror(L, strerror(err));
@@ -122,7 +146,7 @@ static int stream_meth_listen(lua_State *L) {
 }
 
 int stream_acceptraw(lua_State *L) {
-    stream *t = class_check(L, 1, stream_classesof(L)->server);
+    stream *t = stream_check(L, 1, STREAM_SERVER);
     stream *c = stream_push(L, t->family, stream_classesof(L)->client);
     timeout_enter(&t->tm);
     int err = sock_accept(t->base.fd, &c->base.fd, &t->tm);
@@ -172,7 +196,7 @@ static int stream_accept_k(lua_State *L, int status, lua_KContext ctx) {
 
 WAIT_RESTART(stream_meth_accept)
 static int stream_meth_accept(lua_State *L) {
-    stream *t = class_check(L, 1, STREAM_CLS->server);
+    stream *t = stream_check(L, 1, STREAM_SERVER);
     timeout_begin(L, &t->tm, stream_meth_accept_k);
     int r = stream_accept(L, stream_accept_k);
     if (r == STREAM_ACCEPT_TLS) return stream_accept_k(L, LUA_OK, 0);
@@ -260,7 +284,7 @@ static int stream_foreach_loop(lua_State *L) {
 }
 
 static int stream_meth_foreachaccept(lua_State *L) {
-    class_check(L, 1, STREAM_CLS->server);
+    stream_check(L, 1, STREAM_SERVER);
     luaL_checktype(L, 2, LUA_TFUNCTION);
     lua_settop(L, 2);
     return stream_foreach_loop(L);
@@ -268,51 +292,51 @@ static int stream_meth_foreachaccept(lua_State *L) {
 
 WAIT_RESTART(stream_meth_receive)
 static int stream_meth_receive(lua_State *L) {
-    stream *t = class_check(L, 1, STREAM_CLS->client);
+    stream *t = stream_check(L, 1, STREAM_CLIENT);
     timeout_begin(L, &t->tm, stream_meth_receive_k);
     return buffer_meth_receive(L, &t->buf);
 }
 
 WAIT_RESTART(stream_meth_send)
 static int stream_meth_send(lua_State *L) {
-    stream *t = class_check(L, 1, STREAM_CLS->client);
+    stream *t = stream_check(L, 1, STREAM_CLIENT);
     timeout_begin(L, &t->tm, stream_meth_send_k);
     return buffer_meth_send(L, &t->buf);
 }
 
 WAIT_RESTART(stream_meth_receivesome)
 static int stream_meth_receivesome(lua_State *L) {
-    stream *t = class_check(L, 1, STREAM_CLS->client);
+    stream *t = stream_check(L, 1, STREAM_CLIENT);
     timeout_begin(L, &t->tm, stream_meth_receivesome_k);
     return buffer_meth_receivesome(L, &t->buf);
 }
 
 static int stream_meth_sendsome(lua_State *L) {
-    stream *t = class_check(L, 1, STREAM_CLS->client);
+    stream *t = stream_check(L, 1, STREAM_CLIENT);
     return buffer_meth_sendsome(L, &t->buf);
 }
 
 static int stream_meth_getstats(lua_State *L) {
-    stream *t = class_check(L, 1, STREAM_CLS->client);
+    stream *t = stream_check(L, 1, STREAM_CLIENT);
     return buffer_meth_getstats(L, &t->buf);
 }
 
 static int stream_meth_setstats(lua_State *L) {
-    stream *t = class_check(L, 1, STREAM_CLS->client);
+    stream *t = stream_check(L, 1, STREAM_CLIENT);
     return buffer_meth_setstats(L, &t->buf);
 }
 
 static int stream_meth_shutdown(lua_State *L) {
     static const char *const names[] = {"receive", "send", "both", NULL};
     static const int hows[] = {SHUT_RD, SHUT_WR, SHUT_RDWR};
-    stream *t = class_check(L, 1, STREAM_CLS->client);
+    stream *t = stream_check(L, 1, STREAM_CLIENT);
     int how = hows[luaL_checkoption(L, 2, "both", names)];
     if (t->base.fd >= 0) sock_shutdown(t->base.fd, how);
     return stream_pushok(L);
 }
 
 static int stream_meth_getpending(lua_State *L) {
-    stream *t = class_check(L, 1, STREAM_CLS->client);
+    stream *t = stream_check(L, 1, STREAM_CLIENT);
     if (t->base.fd < 0) return stream_pusherror(L, "closed");
     long n = sock_outq(t->base.fd);
     if (n < 0) return stream_pusherror(L, "not supported");
@@ -330,7 +354,7 @@ static void stream_begincall(lua_State *L, int idx, stream *t, lua_KFunction k) 
 
 WAIT_RESTART(stream_meth_drain)
 static int stream_meth_drain(lua_State *L) {
-    stream *t = class_check(L, 1, STREAM_CLS->client);
+    stream *t = stream_check(L, 1, STREAM_CLIENT);
     stream_begincall(L, 2, t, stream_meth_drain_k);
     if (t->base.fd < 0) return stream_pusherror(L, "closed");
     double nap = 0.001;
@@ -385,12 +409,12 @@ static int stream_pushstatus(lua_State *L, stream *t) {
 }
 
 static int stream_meth_getstatus(lua_State *L) {
-    return stream_pushstatus(L, class_check(L, 1, STREAM_CLS->client));
+    return stream_pushstatus(L, stream_check(L, 1, STREAM_CLIENT));
 }
 
 WAIT_RESTART(stream_meth_waitconnected)
 static int stream_meth_waitconnected(lua_State *L) {
-    stream *t = class_check(L, 1, STREAM_CLS->client);
+    stream *t = stream_check(L, 1, STREAM_CLIENT);
     stream_begincall(L, 2, t, stream_meth_waitconnected_k);
     /* Status first: a restarted call must not wait again for what happened. */
     int n = stream_pushstatus(L, t);
@@ -433,14 +457,21 @@ void stream_register(lua_State *L, const stream_classes *cls, const luaL_Reg *ex
         {NULL, NULL}
     };
     const char *names[] = {cls->master, cls->client, cls->server};
-    for (int i = 0; i < 3; i++) {
+    stream_upvalue *up = lua_newuserdatauv(L, sizeof *up, 0);   /* kept alive as an upvalue */
+    up->cls = cls;
+    for (int i = 0; i < 3; i++) {          /* registry metatables: never collected */
         luaL_newmetatable(L, names[i]);
-        lua_pushlightuserdata(L, (void *) cls);
+        up->mt[i] = lua_topointer(L, -1);
+        lua_pop(L, 1);
+    }
+    for (int i = 0; i < 3; i++) {
+        luaL_getmetatable(L, names[i]);
+        lua_pushvalue(L, -2);
         luaL_setfuncs(L, meta, 1);
         lua_newtable(L);
-        lua_pushlightuserdata(L, (void *) cls);
+        lua_pushvalue(L, -3);
         luaL_setfuncs(L, methods, 1);
-        lua_pushlightuserdata(L, (void *) cls);
+        lua_pushvalue(L, -3);
         luaL_setfuncs(L, extra, 1);
         lua_pushstring(L, names[i]);
         lua_setfield(L, -2, "class");
@@ -450,4 +481,5 @@ void stream_register(lua_State *L, const stream_classes *cls, const luaL_Reg *ex
         class_add(L, names[i], cls->any);
         class_selectable(L, names[i]);
     }
+    lua_pop(L, 1);
 }

@@ -40,8 +40,20 @@ enum {
 stream *stream_push(lua_State *L, int family, const char *cls);
 int stream_pusherror(lua_State *L, const char *err);
 int stream_pushok(lua_State *L);
-/* The class set of the running method (its upvalue 1). */
-#define stream_classesof(L) ((const stream_classes *) lua_touserdata((L), lua_upvalueindex(1)))
+/* Upvalue 1 of every stream method: the family's class set and, per lua_State,
+ * its three metatables by address, so the hot methods check their argument
+ * with one pointer compare instead of a registry lookup by name. */
+typedef struct stream_upvalue {
+    const stream_classes *cls;
+    const void *mt[3];               /* STREAM_MASTER, STREAM_CLIENT, STREAM_SERVER */
+} stream_upvalue;
+enum { STREAM_MASTER, STREAM_CLIENT, STREAM_SERVER };
+#define stream_upvalueof(L) ((const stream_upvalue *) lua_touserdata((L), lua_upvalueindex(1)))
+/* The class set of the running method. */
+#define stream_classesof(L) (stream_upvalueof(L)->cls)
+/* The object at idx if it is of class `which` of the running method's family
+ * (the fast path of class_check, with the same error otherwise). */
+stream *stream_check(lua_State *L, int idx, int which);
 /* accept() without the TLS step: the server at 1 -> client | nil, err.
  * A method of a stream class (uses the class-set upvalue). */
 int stream_acceptraw(lua_State *L);
