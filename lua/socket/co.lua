@@ -69,6 +69,11 @@ local function interest(fd)
   return ev
 end
 
+-- A read interest outlives its wait: the task usually reads again soon, and
+-- the next register() then costs one epoll_ctl(MOD) instead of an ADD
+-- after a DEL. An fd that turns ready with nobody waiting is dropped in
+-- step(). A write interest is dropped at once (a writable socket would
+-- wake the loop on every turn).
 local function unregister(rec)
   local fds = rec.fds
   if fds then
@@ -76,7 +81,7 @@ local function unregister(rec)
       local fd, w = fds[i], fdwait[fds[i]]
       if w then
         w[1][rec], w[2][rec] = nil, nil
-        poller:set(fd, interest(fd))
+        if fds[i + 1] & 2 ~= 0 then poller:set(fd, interest(fd)) end
       end
     end
     rec.fds = nil
@@ -166,11 +171,13 @@ function co.step(timeout)
   if next(fdwait) == nil and not heap[1] and limit < 0 then limit = 0 end
   local n = poller:wait(limit, out)
   for i = 1, 2 * n, 2 do
-    local w, bits = fdwait[out[i]], out[i + 1]
+    local fd, bits = out[i], out[i + 1]
+    local w, woke = fdwait[fd], false
     if w then
-      if bits & 1 ~= 0 then for rec in pairs(w[1]) do wake(rec) end end
-      if w and bits & 2 ~= 0 then for rec in pairs(w[2]) do wake(rec) end end
+      if bits & 1 ~= 0 then for rec in pairs(w[1]) do wake(rec); woke = true end end
+      if bits & 2 ~= 0 then for rec in pairs(w[2]) do wake(rec); woke = true end end
     end
+    if not woke then poller:set(fd, interest(fd)) end   -- a lingering interest (unregister)
   end
   local t = now()
   while heap[1] and heap[1][1] <= t do
