@@ -24,7 +24,8 @@ CORE_SRC = $(sort $(wildcard src/*.c))
 CORE_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 CORE_SO  = $(BUILD)/socket/core.so
 
-LUA_MODS = lua/socket.lua lua/socket/dns.lua lua/socket/pipe.lua lua/socket/co.lua
+# Every Lua module but socket.ssl (the TLS rock installs that one).
+LUA_MODS = $(filter-out lua/socket/ssl.lua,$(sort $(wildcard lua/*.lua lua/socket/*.lua)))
 
 # socket.ssl.core: TLS over OpenSSL, a library of its own. It links its own
 # copies of the engine objects it needs (symbols are hidden per library;
@@ -149,10 +150,7 @@ install: lib
 	install -m 755 $(CORE_SO) $(INST_LIBDIR)/socket/core.so
 	ln -sf core.so $(INST_LIBDIR)/socket/unix.so
 	install -d $(INST_LUADIR)/socket
-	install -m 644 lua/socket.lua $(INST_LUADIR)/socket.lua
-	install -m 644 lua/socket/dns.lua $(INST_LUADIR)/socket/dns.lua
-	install -m 644 lua/socket/pipe.lua $(INST_LUADIR)/socket/pipe.lua
-	install -m 644 lua/socket/co.lua $(INST_LUADIR)/socket/co.lua
+	for m in $(LUA_MODS:lua/%=%); do install -m 644 lua/$$m $(INST_LUADIR)/$$m || exit 1; done
 
 # The TLS rock (netsocket-ssl-scm-1.rockspec): `make ssl` then this.
 install-ssl: ssl

@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="lua5.4 liblua5.4-dev lua-busted luarocks pkg-config make gcc clang \
-libssl-dev openssl socat curl lua-check cppcheck lua-sec"
+libssl-dev openssl socat curl lua-check cppcheck lua-sec python3"
 
 missing=""
 for p in $PKGS; do
