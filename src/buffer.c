@@ -144,13 +144,14 @@ static int buffer_pattern(lua_State *L, int idx, size_t *count) {
         *count = n >= 4e18 ? (size_t) 4e18 : (size_t) n;   /* truncates 2.7 to 2 */
         return PAT_COUNT;
     }
-    const char *p = lua_tostring(L, idx);
+    size_t len;
+    const char *p = lua_tolstring(L, idx, &len);
     if (p != NULL) {
         if (p[0] == '*') {
             if (p[1] == 'l') return PAT_LINE;
             if (p[1] == 'a') return PAT_ALL;
             if (p[1] == 'L') return PAT_LINEKEEP;
-        } else if (p[0] != '\0' && p[1] == '\0') {
+        } else if (len == 1) {              /* "l", not "l\0..." (fuzz/receive) */
             if (p[0] == 'l') return PAT_LINE;
             if (p[0] == 'a') return PAT_ALL;
             if (p[0] == 'L') return PAT_LINEKEEP;
