@@ -30,8 +30,24 @@ static x509_obj *x509_checkobj(lua_State *L, int idx) {
     return luaL_checkudata(L, idx, SSL_X509_CLASS);
 }
 
+/* Self is never released here (x509_guard answers for it); a released
+ * certificate in another argument position is misuse. */
 static X509 *x509_check(lua_State *L, int idx) {
-    return x509_checkobj(L, idx)->cert;
+    X509 *cert = x509_checkobj(L, idx)->cert;
+    if (cert == NULL) luaL_argerror(L, idx, "certificate is closed");
+    return cert;
+}
+
+/* Every method goes through here: a certificate released by __close (or
+ * by a __gc that ran before its last use) answers nil, "closed", as a
+ * closed socket does, instead of handing OpenSSL a freed X509. */
+static int x509_guard(lua_State *L) {
+    if (x509_checkobj(L, 1)->cert == NULL) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "closed");
+        return 2;
+    }
+    return lua_tocfunction(L, lua_upvalueindex(1))(L);
 }
 
 /* Pushes the contents of a memory BIO and frees it. */
@@ -345,7 +361,10 @@ static int x509_tostring(lua_State *L) {
 
 static int x509_eq(lua_State *L) {
     x509_obj *a = luaL_testudata(L, 1, SSL_X509_CLASS), *b = luaL_testudata(L, 2, SSL_X509_CLASS);
-    lua_pushboolean(L, a != NULL && b != NULL && X509_cmp(a->cert, b->cert) == 0);
+    if (a == NULL || b == NULL || a->cert == NULL || b->cert == NULL)
+        lua_pushboolean(L, a == b);
+    else
+        lua_pushboolean(L, X509_cmp(a->cert, b->cert) == 0);
     return 1;
 }
 
@@ -390,6 +409,14 @@ void x509_open(lua_State *L) {
         {NULL, NULL}
     };
     class_new(L, SSL_X509_CLASS, methods, meta);
+    luaL_getmetatable(L, SSL_X509_CLASS);
+    lua_getfield(L, -1, "__index");
+    for (const luaL_Reg *m = methods; m->name != NULL; m++) {
+        lua_pushcfunction(L, m->func);
+        lua_pushcclosure(L, x509_guard, 1);
+        lua_setfield(L, -2, m->name);
+    }
+    lua_pop(L, 2);
     lua_pushcfunction(L, x509_lua_load);
     lua_setfield(L, -2, "loadcertificate");
 }
