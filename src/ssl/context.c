@@ -122,6 +122,14 @@ context *context_test(lua_State *L, int idx) {
     return luaL_testudata(L, idx, SSL_CONTEXT_CLASS);
 }
 
+/* A context whose SSL_CTX is gone (released by __close, or by a __gc that
+ * ran before its last use) makes no new conns: callers treat it as none.
+ * Conns made before keep working on their own reference to the SSL_CTX. */
+context *context_testlive(lua_State *L, int idx) {
+    context *c = context_test(L, idx);
+    return c != NULL && c->ctx != NULL ? c : NULL;
+}
+
 context *context_of(SSL_CTX *ctx) {
     return SSL_CTX_get_app_data(ctx);
 }
@@ -579,6 +587,11 @@ static int context_tostring(lua_State *L) {
 /* ctx:setverifyext(...) -> true | nil, err (LuaSec's method). */
 static int context_meth_setverifyext(lua_State *L) {
     context *c = luaL_checkudata(L, 1, SSL_CONTEXT_CLASS);
+    if (c->ctx == NULL) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "closed");
+        return 2;
+    }
     int n = lua_gettop(L);
     for (int i = 2; i <= n; i++) {
         long v;

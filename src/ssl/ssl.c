@@ -373,7 +373,7 @@ static void ssl_takeforeign(lua_State *L, ssl_conn *c, int idx) {
 
 /* create(ctx, sock) -> conn: ssl.wrap after params became a context. */
 static int ssl_lua_create(lua_State *L) {
-    context *x = context_test(L, 1);
+    context *x = context_testlive(L, 1);
     if (x == NULL) return luaL_argerror(L, 1, "invalid context");
     luaL_checkany(L, 2);
     lua_settop(L, 2);
@@ -937,7 +937,7 @@ static int ssl_snicb(SSL *ssl, int *ad, void *arg) {
     context *x = NULL;
     if (name != NULL) {
         lua_getfield(L, -1, name);
-        x = context_test(L, -1);
+        x = context_testlive(L, -1);
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
@@ -969,7 +969,7 @@ static int ssl_meth_sni(lua_State *L) {
     luaL_checktype(L, 2, LUA_TTABLE);
     lua_pushnil(L);
     while (lua_next(L, 2) != 0) {
-        if (lua_type(L, -2) != LUA_TSTRING || context_test(L, -1) == NULL)
+        if (lua_type(L, -2) != LUA_TSTRING || context_testlive(L, -1) == NULL)
             return luaL_argerror(L, 2, "map of name -> context expected");
         lua_pop(L, 1);
     }
@@ -1304,7 +1304,7 @@ unsigned int ssl_pskservercb(SSL *ssl, const char *identity, unsigned char *psk,
 /* setssl(server, ctx|nil): stores the context accept() will use. */
 static int ssl_lua_setssl(lua_State *L) {
     class_check(L, 1, "tcp{server}");
-    if (!lua_isnoneornil(L, 2) && context_test(L, 2) == NULL)
+    if (!lua_isnoneornil(L, 2) && context_testlive(L, 2) == NULL)
         return luaL_argerror(L, 2, "invalid context");
     lua_settop(L, 2);
     lua_setiuservalue(L, 1, STREAM_UV_TLS);

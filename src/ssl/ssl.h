@@ -35,6 +35,7 @@ enum { CONTEXT_UV_LUA = 1, CONTEXT_UV_COUNT = 1 };
 
 /* context.c */
 context *context_test(lua_State *L, int idx);
+context *context_testlive(lua_State *L, int idx);
 /* Pushes the Lua-settings table of the context that owns `ctx` (or nil). */
 int context_pushlua(lua_State *L, SSL_CTX *ctx);
 context *context_of(SSL_CTX *ctx);
