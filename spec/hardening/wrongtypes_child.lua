@@ -11,7 +11,7 @@
 local START, PROGRESS, TMP, CERT, RUN = tonumber(arg[1]), arg[2], arg[3], arg[4], arg[5]
 
 local socket = require("socket")
-local unix = require("socket.unix")
+require("socket.unix")     -- loaded so that the API list can reach it
 local dns = require("socket.dns")
 require("socket.pipe")   -- loaded so that the API list can reach it
 require("socket.co")
@@ -35,12 +35,9 @@ local function path()
   seq = seq + 1
   return TMP .. "/s" .. RUN .. "_" .. seq
 end
-local closedport
-do
-  local s = assert(socket.bind("127.0.0.1", 0))
-  closedport = select(2, s:getsockname())
-  s:close()
-end
+local HERE = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+local OBJECTS = dofile(HERE .. "/objects.lua")
+local closedport = OBJECTS.closedport()
 local pem = assert(io.open(CERT)):read("a")
 
 local keep = {}            -- peers and servers of the current group
@@ -179,40 +176,14 @@ local function zero(o)
   return o
 end
 local ctx = hasssl and assert(ssl.newcontext({ mode = "client", verify = "none" }))
-local OBJ = {
-  ["tcp{master}"] = function() return socket.tcp4() end,
-  ["tcp{client}"] = function() return freshclient() end,
-  ["tcp{server}"] = function() return socket.bind("127.0.0.1", 0) end,
-  ["udp{unconnected}"] = function()
-    local u = socket.udp4(); u:setsockname("127.0.0.1", 0); return u
-  end,
-  ["udp{connected}"] = function()
-    local u = socket.udp4(); u:setpeername("127.0.0.1", closedport); return u
-  end,
-  ["unixstream{master}"] = function() return unix.stream() end,
-  ["unixstream{server}"] = function()
-    local s = unix.stream(); assert(s:bind(path())); assert(s:listen(5)); return s
-  end,
-  ["unixstream{client}"] = function()
-    local p = path()
-    local s = hold(unix.stream()); assert(s:bind(p)); assert(s:listen(5))
-    local c = unix.stream(); assert(c:connect(p)); hold(s:accept())
-    return c
-  end,
-  ["unixdgram{unconnected}"] = function()
-    local d = unix.dgram(); assert(d:bind(path())); return d
-  end,
-  ["unixdgram{connected}"] = function()
-    local p = path()
-    local b = hold(unix.dgram()); assert(b:bind(p))
-    local d = unix.dgram(); assert(d:connect(p)); return d
-  end,
+local OBJ = OBJECTS.makers({ path = path, hold = hold, client = freshclient, closedport = closedport })
+for class, make in pairs({
   ["dns{address}"] = function() return dns.resolve("localhost") end,
   ["poller"] = function() return socket.poller() end,
   ["ssl{context}"] = function() return ssl.newcontext({ mode = "client", verify = "none" }) end,
   ["ssl{connection}"] = function() return assert(ssl.wrap(freshclient(), ctx)) end,
   ["ssl{x509}"] = function() return ssl.loadcertificate(pem) end,
-}
+}) do OBJ[class] = make end
 local function kindof(class)
   if class:match("^tcp") then return "stream" end
   if class:match("^udp") then return "dgram" end
