@@ -13,7 +13,7 @@ local HH = {}
 -- (which sits on the default path too).
 function HH.checkpaths()
   local root = assert(os.getenv("NETSOCKET_BUILD"), "run through `make test`"):match("^(.*)/[^/]+$")
-  for _, m in ipairs({ "ltn12", "socket.url", "socket.headers", "socket.http" }) do
+  for _, m in ipairs({ "ltn12", "mime", "socket.url", "socket.headers", "socket.http" }) do
     local found = package.searchpath(m, package.path)
     assert(found and found:sub(1, #root) == root,
       m .. " would load from " .. tostring(found) .. ", not from " .. root .. "/lua")

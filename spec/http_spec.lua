@@ -26,7 +26,7 @@ describe("socket.http", function()
   end)
 
   describe("module", function()
-    it("loads this tree's ltn12, socket.url and socket.headers", function()
+    it("loads this tree's ltn12, mime, socket.url and socket.headers", function()
       HH.checkpaths()
     end)
 
