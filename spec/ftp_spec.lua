@@ -189,16 +189,7 @@ describe("socket.ftp", function()
 
     it("gives 'timeout' when the server never connects back in active mode", function()
       ftp.TIMEOUT = 0.3
-      local port = P.peer(function(c)
-        c:send("220 hi\r\n")
-        for _ = 1, 10 do
-          local l = c:receive("*l")
-          if not l then break end
-          if l:match("^USER") then c:send("230 ok\r\n")
-          elseif l:match("^PORT") then c:send("200 ok\r\n")
-          elseif l:match("^RETR") then c:send("150 here it comes\r\n") end
-        end
-      end)
+      local port = P.answering({ USER = "230 ok", PORT = "200 ok", RETR = "150 here it comes" })
       local r = { P.run(function()
         return ftp.get({ host = "127.0.0.1", port = port, path = "/f", pasv = false, sink = ltn12.sink.null() })
       end) }
@@ -206,16 +197,7 @@ describe("socket.ftp", function()
     end)
 
     it("refuses a PASV reply whose numbers are out of range", function()
-      local port = P.peer(function(c)
-        c:send("220 hi\r\n")
-        for _ = 1, 10 do
-          local l = c:receive("*l")
-          if not l then break end
-          if l:match("^USER") then c:send("230 ok\r\n")
-          elseif l:match("^EPSV") then c:send("500 no\r\n")
-          elseif l:match("^PASV") then c:send("227 ok (127,0,0,1,300,1)\r\n") end
-        end
-      end)
+      local port = P.answering({ USER = "230 ok", EPSV = "500 no", PASV = "227 ok (127,0,0,1,300,1)" })
       local r = { P.run(function() return ftp.get(url(port, "/f")) end) }
       assert.same({ nil, "227 ok (127,0,0,1,300,1)" }, r)
     end)
@@ -357,18 +339,8 @@ describe("socket.ftp", function()
     local has = P.haspython("pyftpdlib")
     local pid, port, dir
 
-    local function write(name, data)
-      local f = assert(io.open(dir .. "/" .. name, "wb"))
-      f:write(data)
-      f:close()
-    end
-    local function read(name)
-      local f = io.open(dir .. "/" .. name, "rb")
-      if not f then return nil end
-      local s = f:read("a")
-      f:close()
-      return s
-    end
+    local function write(name, data) P.writefile(dir .. "/" .. name, data) end
+    local function read(name) return P.readfile(dir .. "/" .. name) end
 
     setup(function()
       if not has then return end

@@ -85,6 +85,20 @@ function P.peer(script)
   return port
 end
 
+-- A control-connection peer that greets with "220 hi", then answers each
+-- command line whose verb is a key of `answers` with that reply line.
+function P.answering(answers)
+  return P.peer(function(c)
+    c:send("220 hi\r\n")
+    for _ = 1, 20 do
+      local l = c:receive("*l")
+      if not l then break end
+      local a = answers[l:match("^%a+") or ""]
+      if a then c:send(a .. "\r\n") end
+    end
+  end)
+end
+
 -- Reads one command line; keeps the raw bytes in log.
 local function readcmd(c, log)
   local line, err = c:receive("*L")
@@ -366,6 +380,22 @@ end
 -- Debian's Python servers, as peers nobody here wrote.
 
 P.PYTHON = "/usr/bin/python3"
+
+-- Whole contents of a file (binary), or nil if it is missing.
+function P.readfile(name)
+  local f = io.open(name, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- Writes data to a file (binary).
+function P.writefile(name, data)
+  local f = assert(io.open(name, "wb"))
+  f:write(data)
+  f:close()
+end
 
 -- Whether `import <module>` works in Debian's python3.
 function P.haspython(module)

@@ -367,20 +367,10 @@ c.start()
 time.sleep(60)
 c.stop()
 ]]
-    local function readfile(name)
-      local f = io.open(name, "rb")
-      if not f then return nil end
-      local s = f:read("a")
-      f:close()
-      return s
-    end
-
     setup(function()
       if not has then return end
       out = os.tmpname()
-      local f = assert(io.open(out .. ".py", "w"))
-      f:write(script)
-      f:close()
+      P.writefile(out .. ".py", script)
       port = P.freeport()
       pid = P.spawn(P.PYTHON .. " " .. out .. ".py " .. port .. " " .. out, port)
     end)
@@ -404,8 +394,8 @@ c.stop()
       local r = { smtp.send({ from = "<a@t>", rcpt = { "<b@t>", "<c@t>" }, server = "127.0.0.1",
         port = port, user = "user", password = "secret", source = ltn12.source.string(expected) }) }
       assert.same({ 1 }, r)
-      assert.equal("a@t\nb@t,c@t\n", readfile(out .. ".env"))
-      assert.equal(expected .. "\r\n", readfile(out .. ".data"))
+      assert.equal("a@t\nb@t,c@t\n", P.readfile(out .. ".env"))
+      assert.equal(expected .. "\r\n", P.readfile(out .. ".data"))
     end)
 
     check("refuses bad credentials with the server's reply", function()
