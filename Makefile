@@ -123,10 +123,12 @@ demo: deps all
 # Benchmarks (bench/, doc/performance.md): netsocket vs Debian's LuaSocket vs
 # plain C, interleaved. QUICK=1 for a short run; WORKLOADS="bulk lines" for
 # a subset. bench/setup.sh installs the baselines and gnuplot (apt-get).
-BENCH_C = peer bulk lines all pingpong accept select udp
-$(BUILD)/bench/%: bench/c/%.c bench/c/common.h
+BENCH_C = peer bulk lines all pingpong accept select udp loadgen epoll_server \
+          $(if $(HAVE_SSL),tls_peer tls_bulk tls_handshake)
+$(BUILD)/bench/%: bench/c/%.c bench/c/*.h
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -O2 -g $(WARN) $< -o $@
+	$(CC) -std=c11 -O2 -g $(WARN) $(if $(findstring tls_,$*),$(SSL_CFLAGS)) $< -o $@ \
+	    $(if $(findstring tls_,$*),$(SSL_LIBS))
 
 bench: check-lua lib $(BENCH_C:%=$(BUILD)/bench/%)
 	@sh bench/setup.sh

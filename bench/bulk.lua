@@ -6,14 +6,7 @@ local srv, port = B.listen(socket)
 local peer = B.peer("bulk", port, N)
 local c = assert(srv:accept())
 srv:close()
-local data = string.rep("x", 65536)
-local t0 = socket.gettime()
-for _ = 1, N do assert(c:send(data)) end
-for _ = 1, N do
-  local s, err = c:receive(65536)
-  if not s then error(err) end
-end
-local t = socket.gettime() - t0
+local t = B.bulk(socket, c, N)
 c:close()
 B.wait(peer)
 B.result("bulk", 2 * N * 65536, t)

@@ -39,7 +39,39 @@ assert(nscore == ROOT .. "/" .. BUILD .. "/socket/core.so", "netsocket env loads
 local HAVE_LS = lscore ~= "nil" and lscore ~= nscore and not lscore:find(ROOT, 1, true)
 io.write("netsocket: ", nscore, "\nLuaSocket: ", HAVE_LS and lscore or "not installed (bench/setup.sh)", "\n")
 
--- name, script args, C program, unit, divisor for display, target vs C, pinned
+-- The TLS baseline is LuaSec over LuaSocket (LS_ENV); the cosocket baseline
+-- is copas over LuaSocket. Debian ships copas for Lua 5.1/5.2 only; copas
+-- 1.x is plain Lua, so its directory is appended to LS_ENV's path.
+local HAVE_LUASEC = HAVE_LS and sh(LS_ENV .. " " .. LUA .. [[ -e "print(require('ssl')._VERSION)"]])
+  :match("^%d[%d.]*") or nil
+local function copas_env()
+  local found = sh(LS_ENV .. " " .. LUA .. [[ -e "print(package.searchpath('copas', package.path))"]])
+  if found:match("^/") then return LS_ENV end
+  for _, v in ipairs({"5.4", "5.3", "5.2", "5.1"}) do
+    for _, d in ipairs({"/usr/local/share/lua/", "/usr/share/lua/"}) do
+      local f = io.open(d .. v .. "/copas.lua")
+      if f then
+        f:close()
+        return string.format("LUA_PATH=';;%s%s/?.lua' LUA_CPATH=';;'", d, v)
+      end
+    end
+  end
+end
+local COPAS_ENV = HAVE_LS and copas_env() or nil
+io.write("LuaSec: ", HAVE_LUASEC or "not installed", "   copas: ", COPAS_ENV or "not installed", "\n")
+
+-- concurrent: bench/c/loadgen starts the server (pinned to CPU 1) and
+-- drives it from CPU 0 for CONC_T measured seconds.
+local CONC_T = QUICK and 1 or 3
+local function loadgen(n, name)
+  local p0, p1 = PIN ~= "" and "taskset -c 0 " or "", PIN
+  return string.format("%s%s/loadgen -n %d -t %d -m %s -- %s", p0, BIN, n, CONC_T, name, p1)
+end
+
+-- name, script args, C program, unit, divisor for display, target vs C,
+-- pinned; kind = "tls" or "concurrent" (the driver builds their commands;
+-- WORKLOADS="tls" or "concurrent" picks the group); ls = the server mode
+-- of the baseline for "concurrent"; mark = the row's footnote.
 local WORKLOADS = {
   {"bulk", "bulk.lua", "bulk", "MiB/s", 2^20, 0.90},
   {"lines", "lines.lua", "lines", "lines/s", 1, 0.45},
@@ -51,7 +83,46 @@ local WORKLOADS = {
   {"select10000", "select.lua 10000", "select 10000", "selects/s", 1, 0.70},
   {"all", "all.lua", "all", "MiB/s", 2^20, 0.90},
   {"udp", "udp.lua", "udp", "round trips/s", 1, 0.85, true},
+  {"tls_bulk", "tls_bulk.lua", "tls_bulk", "MiB/s", 2^20, 0.90, kind = "tls", mark = " ³"},
+  {"tls_handshake", "tls_handshake.lua", "tls_handshake", "handshakes/s", 1, 0.90, kind = "tls", mark = " ³"},
+  {"co200", "co", 200, "requests/s", 1, 0.80, kind = "concurrent", ls = "copas", mark = " ⁴"},
+  {"selectloop200", "select", 200, "requests/s", 1, nil, kind = "concurrent", ls = "select", mark = " ⁵"},
+  {"co10000", "co", 10000, "requests/s", 1, 0.80, kind = "concurrent", ls = "copas", mark = " ⁴"},
+  {"selectloop10000", "select", 10000, "requests/s", 1, nil, kind = "concurrent", ls = "select", mark = " ⁵"},
 }
+
+local function selected(w)
+  return next(only) == nil or only[w[1]] or (w.kind and only[w.kind])
+end
+
+-- The TLS workloads share one ECDSA P-256 certificate made now.
+local B = dofile(ROOT .. "/bench/common.lua")
+local CERTS
+for _, w in ipairs(WORKLOADS) do
+  if w.kind == "tls" and selected(w) and not CERTS then CERTS = B.certs() end
+end
+if CERTS then COMMON = COMMON .. " BENCH_CERTS='" .. CERTS .. "'" end
+
+-- The three commands of a workload: netsocket, baseline (or nil), C.
+local function commands(w)
+  local name, script, cprog = w[1], w[2], w[3]
+  local pin = w[7] and PIN or ""
+  if w.kind == "concurrent" then
+    local srv = ROOT .. "/bench/concurrent.lua "
+    local lsenv = w.ls == "copas" and COPAS_ENV or (HAVE_LS and LS_ENV)
+    return COMMON .. " " .. NS_ENV .. " " .. loadgen(cprog, name) .. LUA .. " " .. srv .. script .. " " .. name,
+      lsenv and (COMMON .. " " .. lsenv .. " " .. loadgen(cprog, name) .. LUA .. " " .. srv .. w.ls .. " " .. name),
+      COMMON .. " " .. loadgen(cprog, name) .. BIN .. "/epoll_server"
+  end
+  local nsenv, lsenv = NS_ENV, HAVE_LS and LS_ENV
+  if w.kind == "tls" then
+    nsenv = nsenv .. " BENCH_TLS=socket.ssl"
+    lsenv = HAVE_LUASEC and lsenv .. " BENCH_TLS=ssl"
+  end
+  return COMMON .. " " .. nsenv .. " " .. pin .. LUA .. " " .. ROOT .. "/bench/" .. script,
+    lsenv and (COMMON .. " " .. lsenv .. " " .. pin .. LUA .. " " .. ROOT .. "/bench/" .. script),
+    COMMON .. " " .. pin .. BIN .. "/" .. cprog
+end
 
 -- One run: rate (units/s), or nil and why.
 local function run(cmd)
@@ -60,7 +131,8 @@ local function run(cmd)
   if units then return tonumber(units) / tonumber(secs) end
   local why = out:match("UNSUPPORTED %S+ ([^\n]*)")
   if why then return nil, "raises: " .. why:gsub("^.-: ", "") end
-  return nil, "failed: " .. out:gsub("\n", " "):sub(1, 200)
+  why = out:match("FAILED %S+ ([^\n]*)")            -- bench/c/loadgen's verdict
+  return nil, "failed: " .. (why or out:gsub("\n", " ")):sub(1, 200)
 end
 
 local function median(t)
@@ -72,42 +144,42 @@ local function median(t)
   return #s % 2 == 1 and s[m + 1] or (s[m] + s[m + 1]) / 2
 end
 
+-- REPS interleaved rounds of one workload; returns its table row.
+local function measure(w)
+  local name, _, _, unit, div, target, pinned = table.unpack(w, 1, 7)
+  local ns, ls, c = commands(w)
+  local impls = {{"ns", ns}}
+  if ls then impls[#impls + 1] = {"ls", ls} end
+  impls[#impls + 1] = {"c", c}
+  local rate = {ns = {}, ls = {}, c = {}}
+  local ratio = {ns_ls = {}, ns_c = {}, ls_c = {}}
+  local note = {}
+  for rep = 1, REPS do
+    local got = {}
+    for _, im in ipairs(impls) do
+      local r, why = run(im[2])
+      got[im[1]] = r
+      if r then table.insert(rate[im[1]], r) else note[im[1]] = why end
+    end
+    if got.ns and got.ls then table.insert(ratio.ns_ls, got.ns / got.ls) end
+    if got.ns and got.c then table.insert(ratio.ns_c, got.ns / got.c) end
+    if got.ls and got.c then table.insert(ratio.ls_c, got.ls / got.c) end
+    io.write(string.format("  %-12s rep %d: netsocket %s  LuaSocket %s  C %s\n", name, rep,
+      got.ns and string.format("%.4g", got.ns / div) or "-",
+      got.ls and string.format("%.4g", got.ls / div) or "-",
+      got.c and string.format("%.4g", got.c / div) or "-"))
+    io.flush()
+  end
+  return {name = name, unit = unit, div = div, target = target, pinned = pinned, mark = w.mark,
+    ns = median(rate.ns), ls = median(rate.ls), c = median(rate.c),
+    ns_ls = median(ratio.ns_ls), ns_c = median(ratio.ns_c), ls_c = median(ratio.ls_c),
+    note = note, n = #rate.ns}
+end
+
 local rows = {}
 local t_start = os.time()
 for _, w in ipairs(WORKLOADS) do
-  local name, script, cprog, unit, div, target, pinned = table.unpack(w)
-  if next(only) == nil or only[name] then
-    local pin = pinned and PIN or ""
-    local impls = {
-      {"ns", COMMON .. " " .. NS_ENV .. " " .. pin .. LUA .. " " .. ROOT .. "/bench/" .. script},
-      HAVE_LS and {"ls", COMMON .. " " .. LS_ENV .. " " .. pin .. LUA .. " " .. ROOT .. "/bench/" .. script} or nil,
-      {"c", COMMON .. " " .. pin .. BIN .. "/" .. cprog},
-    }
-    local rate = {ns = {}, ls = {}, c = {}}
-    local ratio = {ns_ls = {}, ns_c = {}, ls_c = {}}
-    local note = {}
-    for rep = 1, REPS do
-      local got = {}
-      for _, im in ipairs(impls) do
-        local r, why = run(im[2])
-        got[im[1]] = r
-        if r then table.insert(rate[im[1]], r) else note[im[1]] = why end
-      end
-      if got.ns and got.ls then table.insert(ratio.ns_ls, got.ns / got.ls) end
-      if got.ns and got.c then table.insert(ratio.ns_c, got.ns / got.c) end
-      if got.ls and got.c then table.insert(ratio.ls_c, got.ls / got.c) end
-      io.write(string.format("  %-12s rep %d: netsocket %s  LuaSocket %s  C %s\n", name, rep,
-        got.ns and string.format("%.4g", got.ns / div) or "-",
-        got.ls and string.format("%.4g", got.ls / div) or "-",
-        got.c and string.format("%.4g", got.c / div) or "-"))
-      io.flush()
-    end
-    local row = {name = name, unit = unit, div = div, target = target, pinned = pinned,
-      ns = median(rate.ns), ls = median(rate.ls), c = median(rate.c),
-      ns_ls = median(ratio.ns_ls), ns_c = median(ratio.ns_c), ls_c = median(ratio.ls_c),
-      note = note, n = #rate.ns}
-    rows[#rows + 1] = row
-  end
+  if selected(w) then rows[#rows + 1] = measure(w) end
 end
 
 local function fmt(v, div)
@@ -120,20 +192,25 @@ local function r2(v) return v and string.format("%.2f", v) or "—" end
 
 local lines = {}
 local function out(s) lines[#lines + 1] = s end
-out("| workload | unit | netsocket | LuaSocket | C | netsocket / LuaSocket | netsocket / C"
-  .. " | LuaSocket / C | target vs C | met | ≥ LuaSocket |")
-out("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
-for _, r in ipairs(rows) do
+local function row_line(r)
   local ns = r.ns and fmt(r.ns, r.div) or (r.note.ns or "—")
   local ls = r.ls and fmt(r.ls, r.div) or (r.note.ls or "—")
   local c = r.c and fmt(r.c, r.div) or (r.note.c or "—")
-  local met = r.ns_c and (r.ns_c >= r.target and "yes" or "no") or "?"
+  local met = not r.target and "—" or r.ns_c and (r.ns_c >= r.target and "yes" or "no") or "?"
   -- Never slower than LuaSocket: ratios within 3 % of 1 are this machine's noise.
   local notslower = not r.ns_ls and "—" or r.ns_ls >= 1 and "yes"
     or r.ns_ls >= 0.97 and "≈ (noise)" or "**no**"
-  out(string.format("| %s%s | %s | %s | %s | %s | %s | %s | %s | %.2f | %s | %s |",
-    r.name, r.pinned and " ¹" or "", r.unit, ns, ls, c,
-    r2(r.ns_ls), r2(r.ns_c), r2(r.ls_c), r.target, met, notslower))
+  return string.format("| %s%s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
+    r.name, r.mark or r.pinned and " ¹" or "", r.unit, ns, ls, c,
+    r2(r.ns_ls), r2(r.ns_c), r2(r.ls_c), r2(r.target), met, notslower)
+end
+out("| workload | unit | netsocket | LuaSocket | C | netsocket / LuaSocket | netsocket / C"
+  .. " | LuaSocket / C | target vs C | met | ≥ LuaSocket |")
+out("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+local marks = {}
+for _, r in ipairs(rows) do
+  out(row_line(r))
+  marks[r.mark or r.pinned and " ¹" or ""] = true
 end
 local uname = sh("uname -srm"):gsub("%s+$", "")
 local cpu = (sh("grep -m1 'model name' /proc/cpuinfo"):match(":%s*(.-)%s*$") or "?")
@@ -143,9 +220,20 @@ local header = {
   string.format("Machine: %s, %s, %s CPUs.", uname, cpu, sh("nproc"):gsub("%s+$", "")),
   "Rates are medians over the repetitions; ratios are medians of the ratios of each",
   "repetition's interleaved runs (netsocket, LuaSocket, C), higher is better for netsocket.",
-  "¹ pinned with its peer to one CPU (taskset -c 1).",
-  "",
 }
+local notes = {
+  [" ¹"] = "¹ pinned with its peer to one CPU (taskset -c 1).",
+  [" ³"] = "³ TLS 1.3, TLS_AES_128_GCM_SHA256, X25519, ECDSA P-256: netsocket's socket.ssl;"
+    .. " the LuaSocket column is LuaSec " .. (HAVE_LUASEC or "") .. " over LuaSocket; C is OpenSSL.",
+  [" ⁴"] = "⁴ echo server, one cosocket (socket.co task) per connection; the LuaSocket column is copas"
+    .. " over LuaSocket; C is an epoll server. bench/c/loadgen (CPU 0) drives N connections of"
+    .. " 64-byte request/reply for " .. CONC_T .. " s against the server (CPU 1).",
+  [" ⁵"] = "⁵ echo server, one socket.select loop over every connection, same load as ⁴.",
+}
+for _, k in ipairs({" ¹", " ³", " ⁴", " ⁵"}) do
+  if marks[k] then header[#header + 1] = notes[k] end
+end
+header[#header + 1] = ""
 local text = table.concat(header, "\n") .. "\n" .. table.concat(lines, "\n") .. "\n"
 io.write("\n", text)
 os.execute("mkdir -p '" .. RESULTS .. "'")
@@ -191,3 +279,4 @@ else
   io.write("gnuplot not installed: no plot (bench/setup.sh installs it)\n")
 end
 io.write("table: ", RESULTS, "/latest.md\n")
+B.rmcerts(CERTS)

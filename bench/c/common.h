@@ -111,15 +111,16 @@ static inline void reap(pid_t pid) {
     }
 }
 
-/* The peer lives next to the C programs. */
-static inline const char *peer_path(const char *argv0) {
+/* The peers live next to the C programs. */
+static inline const char *bin_path(const char *argv0, const char *prog) {
     static char buf[4096];
     const char *env = getenv("BENCH_BIN");
-    if (env) { snprintf(buf, sizeof buf, "%s/peer", env); return buf; }
+    if (env) { snprintf(buf, sizeof buf, "%s/%s", env, prog); return buf; }
     const char *slash = strrchr(argv0, '/');
-    snprintf(buf, sizeof buf, "%.*speer", slash ? (int) (slash - argv0 + 1) : 0, argv0);
+    snprintf(buf, sizeof buf, "%.*s%s", slash ? (int) (slash - argv0 + 1) : 0, argv0, prog);
     return buf;
 }
+
 
 static inline void result(const char *name, double units, double secs) {
     printf("RESULT %s %.0f %.6f\n", name, units, secs);
@@ -135,12 +136,18 @@ static inline long scaled(double base) {
     return n < 1 ? 1 : n;
 }
 
-static inline pid_t peer4(const char *argv0, const char *mode, int port, long a, long b) {
+/* Starts peer program `prog` (bench/c/peer.c or tls_peer.c): MODE PORT A B. */
+static inline pid_t peerof(const char *argv0, const char *prog, const char *mode, int port,
+                           long a, long b) {
     static char sport[32], sa[32], sb[32];
     snprintf(sport, sizeof sport, "%d", port);
     snprintf(sa, sizeof sa, "%ld", a);
     snprintf(sb, sizeof sb, "%ld", b);
-    char *argv[] = {(char *) peer_path(argv0), (char *) mode, sport, sa, sb, NULL};
+    char *argv[] = {(char *) bin_path(argv0, prog), (char *) mode, sport, sa, sb, NULL};
     return spawn_peer(argv);
+}
+
+static inline pid_t peer4(const char *argv0, const char *mode, int port, long a, long b) {
+    return peerof(argv0, "peer", mode, port, a, b);
 }
 #endif
