@@ -459,6 +459,48 @@ describe("mime filters (ltn12)", function()
   end)
 end)
 
+describe("mime step functions on long input", function()
+  -- One call over everything, against the same step fed in chunks.
+  local function stepped(f, data, size, extra)
+    local out, ctx = {}, ""
+    for i = 1, #data, size do
+      local a
+      a, ctx = f(ctx, data:sub(i, i + size - 1), extra)
+      out[#out + 1] = a
+    end
+    out[#out + 1] = f(ctx, nil, extra)
+    return table.concat(out)
+  end
+
+  it("give the same result in chunks across their internal block sizes", function()
+    math.randomseed(1024)
+    local marks = {"\r\n", " ", "\t", "=", "=3D", "=\r\n", "a", "Zm9v"}
+    local parts = {}
+    for i = 1, 4000 do
+      parts[i] = math.random() < 0.5 and marks[math.random(#marks)] or string.char(math.random(0, 255))
+    end
+    local data = table.concat(parts)
+    for _, name in ipairs({"b64", "unb64", "qp", "unqp"}) do
+      local whole = mime[name](data) or ""
+      for _, size in ipairs({1023, 1024, 1025, 3071, 3072, 4097}) do
+        assert.equal(whole, stepped(mime[name], data, size), name .. " in chunks of " .. size)
+      end
+    end
+  end)
+
+  it("take linear time on a megabyte of line breaks", function()
+    local crs, lfs = ("a\r"):rep(500000), ("a\n"):rep(500000)
+    local t0 = os.clock()
+    assert.equal(1500000, #mime.eol(0, crs))
+    assert.equal(1500000, #mime.eol(0, lfs))
+    assert.equal(1000000, #mime.dot(0, crs))
+    assert.equal(500000, #mime.wrp(2 ^ 40, crs, 2 ^ 40))
+    assert.equal(1500000, #mime.qpwrp(2 ^ 40, lfs, 2 ^ 40))
+    assert.equal(2000003, #mime.qp(crs))          -- "a=0D" each, the last "=0D=\r\n"
+    assert.is_true(os.clock() - t0 < 5)       -- about 0.05 s here; quadratic would take minutes
+  end)
+end)
+
 describe("mime bad input", function()
   it("raises naming the argument on wrong types", function()
     H.raises(mime.b64, {{}}, "bad argument #1", "string expected, got table")

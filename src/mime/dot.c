@@ -1,12 +1,10 @@
 /* SMTP dot-stuffing (RFC 5321 §4.5.2): A, n = dot(state, B) doubles a '.'
  * that starts a line. state: 2 right after CRLF (and at the start), 1 after
  * CR, 0 elsewhere. */
+#include <string.h>
 #include "mime.h"
 
 typedef unsigned char UC;
-
-/* Input bytes per output reservation (each makes at most 2). */
-#define DOT_BLOCK 2048
 
 int dot_stuff(lua_State *L) {
     size_t n;
@@ -21,20 +19,23 @@ int dot_stuff(lua_State *L) {
     const UC *end = s + n;
     luaL_buffinit(L, &b);
     while (s < end) {
-        size_t lim = (size_t) (end - s) < DOT_BLOCK ? (size_t) (end - s) : DOT_BLOCK;
-        char *out = luaL_prepbuffsize(&b, 2 * lim), *o = out;
-        for (const UC *stop = s + lim; s < stop; s++) {
-            *o++ = (char) *s;
-            if (*s == '\r') {
-                state = 1;
-            } else if (*s == '\n') {
-                state = state == 1 ? 2 : 0;
-            } else {
-                if (*s == '.' && state == 2) *o++ = '.';
-                state = 0;
-            }
+        if (state == 0) {
+            /* only a CR can lead to a line start: copy up to the next one */
+            const UC *cr = memchr(s, '\r', (size_t) (end - s));
+            size_t k = cr != NULL ? (size_t) (cr - s) : (size_t) (end - s);
+            luaL_addlstring(&b, (const char *) s, k);
+            if ((s += k) == end) break;
         }
-        luaL_addsize(&b, (size_t) (o - out));
+        luaL_addchar(&b, (char) *s);
+        if (*s == '\r') {
+            state = 1;
+        } else if (*s == '\n') {
+            state = state == 1 ? 2 : 0;
+        } else {
+            if (*s == '.' && state == 2) luaL_addchar(&b, '.');
+            state = 0;
+        }
+        s++;
     }
     luaL_pushresult(&b);
     lua_pushnumber(L, (lua_Number) state);

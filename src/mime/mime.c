@@ -1,5 +1,6 @@
 /* luaopen_mime_core: the mime.core table, and the argument and result
  * conventions shared by its functions. */
+#include <string.h>
 #include "mime.h"
 #include "../class.h"
 
@@ -31,6 +32,29 @@ int mime_finish(lua_State *L, luaL_Buffer *b, const mime_parts *p,
     }
     lua_pushlstring(L, (const char *) rest, n);
     return 2;
+}
+
+/* One window: the first CR, LF or (eq) '=' within n bytes, else n. */
+static size_t mime_window(const unsigned char *s, size_t n, int eq) {
+    const unsigned char *e = memchr(s, '\n', n);
+    if (e != NULL) n = (size_t) (e - s);
+    if ((e = memchr(s, '\r', n)) != NULL) n = (size_t) (e - s);
+    if (eq && (e = memchr(s, '=', n)) != NULL) n = (size_t) (e - s);
+    return n;
+}
+
+size_t mime_span(const unsigned char *s, size_t lim, int eq) {
+    /* growing windows: a byte searched for that is absent never makes a
+     * memchr run far past the nearest byte that is present */
+    size_t done = 0, w = 128;
+    while (done < lim) {
+        size_t n = lim - done < w ? lim - done : w;
+        size_t k = mime_window(s + done, n, eq);
+        if (k < n) return done + k;
+        done += n;
+        if (w < 65536) w *= 2;
+    }
+    return lim;
 }
 
 int mime_checkint(lua_State *L, int idx) {

@@ -29,6 +29,9 @@ static inline unsigned char mime_at(const mime_parts *p, size_t i) {
  * when ending the stream, else the n carried bytes `rest`. Returns 2. */
 int mime_finish(lua_State *L, luaL_Buffer *b, const mime_parts *p,
                 const unsigned char *rest, size_t n);
+/* Length of the run at s (at most lim bytes) free of CR, LF and, when eq,
+ * '='. */
+size_t mime_span(const unsigned char *s, size_t lim, int eq);
 /* A number argument as 3.x reads it ((int) of the number), saturated. */
 int mime_checkint(lua_State *L, int idx);
 int mime_optint(lua_State *L, int idx, int def);

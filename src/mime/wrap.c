@@ -11,16 +11,6 @@ typedef unsigned char UC;
  * break "=\r\n" and itself). */
 #define WRAP_BLOCK 1024
 
-/* Length of the run at s (at most lim bytes) free of CR, LF and, when eq,
- * '=': bytes that wrap only by count. */
-static size_t wrap_span(const UC *s, size_t lim, int eq) {
-    const UC *e = memchr(s, '\n', lim);
-    if (e != NULL) lim = (size_t) (e - s);
-    if ((e = memchr(s, '\r', lim)) != NULL) lim = (size_t) (e - s);
-    if (eq && (e = memchr(s, '=', lim)) != NULL) lim = (size_t) (e - s);
-    return lim;
-}
-
 /* Shared frame: arguments, the end-of-input answer, the final push. `qp`
  * selects qpwrp's rules. */
 static int wrap_run(lua_State *L, int qp) {
@@ -67,7 +57,7 @@ static int wrap_run(lua_State *L, int qp) {
             if (!(qp && *s == '=') && left - keep > 1) {
                 size_t room = (size_t) (stop - s);
                 if ((lua_Unsigned) (left - keep) < room) room = (size_t) (left - keep);
-                k = wrap_span(s, room, qp);
+                k = mime_span(s, room, qp);
             }
             memcpy(o, s, k);
             o += k;
