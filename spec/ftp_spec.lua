@@ -39,6 +39,10 @@ describe("socket.ftp", function()
     assert.equal(ftp, socket.ftp)
   end)
 
+  it("loads this tree's modules (not Debian's LuaSocket)", function()
+    P.checkpaths()
+  end)
+
   describe("get (string form)", function()
     it("downloads binary data byte for byte, logging in with the URL's user and password", function()
       local d = P.ftpd({ users = { alice = "pw" }, files = { ["/pub/bin.dat"] = ALLBYTES } })

@@ -376,6 +376,21 @@ function P.ftpd(opts)
   return d
 end
 
+-- The modules the protocol specs load must be this tree's (Lua modules on
+-- package.path, mime.core on package.cpath), not Debian's LuaSocket, which
+-- sits on the default paths too. Asserts it.
+function P.checkpaths()
+  local root = assert(os.getenv("NETSOCKET_BUILD"), "run through make test"):match("^(.*)/[^/]+$")
+  local where = { ["mime.core"] = package.searchpath("mime.core", package.cpath) }
+  for _, m in ipairs({ "ltn12", "mime", "socket.url", "socket.headers", "socket.tp", "socket.smtp",
+    "socket.ftp" }) do
+    where[m] = package.searchpath(m, package.path)
+  end
+  for m, path in pairs(where) do
+    assert(path:sub(1, #root) == root, m .. " would load from " .. path .. ", not from " .. root)
+  end
+end
+
 ------------------------------------------------------------------------------
 -- Debian's Python servers, as peers nobody here wrote.
 

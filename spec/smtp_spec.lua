@@ -48,6 +48,10 @@ describe("socket.smtp", function()
     assert.equal(smtp, socket.smtp)
   end)
 
+  it("loads this tree's modules (not Debian's LuaSocket)", function()
+    P.checkpaths()
+  end)
+
   describe("send", function()
     it("sends exactly the transaction 3.x sends, dot-stuffed, and returns 1", function()
       local d = P.smtpd()

@@ -26,6 +26,10 @@ describe("socket.tp", function()
     assert.equal(tp, socket.tp)
   end)
 
+  it("loads this tree's modules (not Debian's LuaSocket)", function()
+    P.checkpaths()
+  end)
+
   it("connects and exposes 3.x's methods", function()
     local port = sender("")
     P.run(function()
