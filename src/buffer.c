@@ -179,6 +179,15 @@ int buffer_meth_receive(lua_State *L, buffer *b) {
     size_t count = 0, plen;
     int pat = buffer_pattern(L, 2, &count);
     luaL_optlstring(L, 3, "", &plen);
+    /* Extension: a line longer than `max` bytes (not counting CR LF) is
+     * "line too long", nothing consumed: a protocol reader bounds what a
+     * peer can make it buffer. */
+    size_t limit = (size_t) -1;
+    if (!lua_isnoneornil(L, 4)) {
+        lua_Integer max = luaL_checkinteger(L, 4);
+        luaL_argcheck(L, max >= 0, 4, "negative line limit");
+        if ((lua_Unsigned) max < (lua_Unsigned) ((size_t) -1 - 2)) limit = (size_t) max + 2;
+    }
     lua_settop(L, 3);
     timeout_enter(b->tm);          /* bytes stay buffered until the pattern completes: restartable */
     int err = IO_DONE;
@@ -216,13 +225,20 @@ int buffer_meth_receive(lua_State *L, buffer *b) {
         case PAT_LINE:
         case PAT_LINEKEEP: {
             size_t scanned = 0;
+            int toolong = 0;
             dropcr = pat == PAT_LINE;
             for (;;) {
-                size_t avail = b->last - b->first;
-                const char *nl = memchr(b->data + b->first + scanned, '\n', avail - scanned);
+                size_t avail = b->last - b->first, upto = avail < limit ? avail : limit;
+                const char *nl = memchr(b->data + b->first + scanned, '\n', upto - scanned);
                 if (nl != NULL) {
                     take = (size_t) (nl - (b->data + b->first));
+                    size_t content = take > 0 && nl[-1] == '\r' ? take - 1 : take;
+                    toolong = limit != (size_t) -1 && content > limit - 2;
                     if (pat == PAT_LINEKEEP) take++; else skip = 1;
+                    break;
+                }
+                if (upto == limit) {
+                    toolong = 1;
                     break;
                 }
                 scanned = avail;
@@ -231,6 +247,13 @@ int buffer_meth_receive(lua_State *L, buffer *b) {
                     take = b->last - b->first;
                     break;
                 }
+            }
+            if (toolong) {                         /* nothing consumed: partial is the prefix */
+                lua_pushnil(L);
+                lua_pushliteral(L, "line too long");
+                lua_pushliteral(L, "");
+                buffer_joinprefix(L, plen);
+                return 3;
             }
             break;
         }
