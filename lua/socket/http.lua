@@ -27,24 +27,13 @@ local function misuse(n, fname, msg)
   error(format("bad argument #%d to '%s' (%s)", n, fname, msg), 0)
 end
 
--- One line, CRs dropped, "\n" consumed, at most MAXHEADERLINE bytes. Byte by
--- byte: receive("*l") would buffer a line of any length; header blocks are
--- short, and this works on any socket-like object (`create`).
+-- One line, CRs dropped, "\n" consumed, at most MAXHEADERLINE bytes: the
+-- third argument of receive bounds the line in C (netsocket's extension;
+-- a LuaSocket object from `create` ignores it and reads any length).
 local function readline(sock, what, prefix)
-  local parts, n, max = { prefix }, prefix and #prefix or 0, http.MAXHEADERLINE
-  local i = #parts
-  while true do
-    local c, err = sock:receive(1)
-    if not c then return nil, err end
-    if c == "\n" then break end
-    if c ~= "\r" then
-      n = n + 1
-      if n > max then return nil, what .. " too long" end
-      i = i + 1
-      parts[i] = c
-    end
-  end
-  return concat(parts)
+  local line, err = sock:receive("*l", prefix, http.MAXHEADERLINE)
+  if err == "line too long" then return nil, what .. " too long" end
+  return line, err
 end
 
 -- Reads a header block into hdrs (lower-case names, folded lines unfolded,
