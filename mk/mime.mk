@@ -1,6 +1,7 @@
 # mime.core: LuaSocket 3.x's MIME primitives in C (src/mime/), a library of
 # its own (not part of socket.core), with lua/mime.lua on top. `make` builds
-# it; `make install-mime` installs both (the lead hooks it into install).
+# it, `make lib` too (the rockspec's build target), and `make install`
+# installs it through install-mime.
 
 MIME_SRC = $(sort $(wildcard src/mime/*.c))
 MIME_OBJ = $(MIME_SRC:src/mime/%.c=$(BUILD)/obj/mime/%.o)
@@ -9,6 +10,8 @@ MIME_SO  = $(BUILD)/mime/core.so
 .PHONY: mime install-mime
 
 all: $(MIME_SO)
+lib: $(MIME_SO)
+install: install-mime
 
 mime: check-lua $(MIME_SO)
 
