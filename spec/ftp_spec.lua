@@ -191,6 +191,20 @@ describe("socket.ftp", function()
       assert.is_nil(table.concat(d.commands, "\n"):find("EPSV", 1, true))
     end)
 
+    it("works over IPv6: EPSV, and EPRT in active mode", function()
+      local d = P.ftpd({ host = "::1", files = { ["/f"] = ALLBYTES }, sessions = 2 })
+      local got, sent = P.run(function()
+        return ftp.get("ftp://[::1]:" .. d.port .. "/f"),
+          ftp.put({ host = "::1", port = d.port, path = "/g", pasv = false, source = ltn12.source.string("v6") })
+      end)
+      assert.is_true(got == ALLBYTES, "the data differs")
+      assert.equal(2, sent)
+      assert.equal("v6", d.files["/g"])
+      local eprt = {}
+      for _, cmd in ipairs(d.commands) do eprt[#eprt + 1] = cmd:match("^EPRT |2|::1|%d+|$") end
+      assert.equal(1, #eprt)
+    end)
+
     it("gives 'timeout' when the server never connects back in active mode", function()
       ftp.TIMEOUT = 0.3
       local port = P.answering({ USER = "230 ok", PORT = "200 ok", RETR = "150 here it comes" })

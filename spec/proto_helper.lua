@@ -26,8 +26,8 @@ local function own(s)
   return s
 end
 
-local function listener()
-  local s, port = H.server("127.0.0.1")
+local function listener(host)
+  local s, port = H.server(host or "127.0.0.1")
   s:settimeout(10)
   return own(s), port
 end
@@ -211,10 +211,11 @@ end
 --   pasvhost the address written in PASV replies (default 127.0.0.1)
 --   replies  { RETR=, STOR=, ... }: a reply line instead of the usual one
 --   sessions how many connections to serve (default 1)
+--   host     the address to listen on (default 127.0.0.1; "::1" for IPv6)
 -- The returned table: port, files, commands (every command line received).
 function P.ftpd(opts)
   opts = opts or {}
-  local srv, port = listener()
+  local srv, port = listener(opts.host)
   local d = { port = port, files = opts.files or {}, commands = {} }
   local replies = opts.replies or {}
 
@@ -296,7 +297,7 @@ function P.ftpd(opts)
         else
           if pasv then pasv:close() end
           local p
-          pasv, p = listener()
+          pasv, p = listener(opts.host)
           if verb == "EPSV" then
             c:send("229 entering extended passive mode (|||" .. p .. "|)\r\n")
           else
