@@ -5,7 +5,7 @@ local socket = require("socket")
 local ltn12 = require("ltn12")
 
 local setmetatable, type, tonumber, ipairs, error, tostring = setmetatable, type, tonumber, ipairs, error, tostring
-local find, match, sub, upper, gsub = string.find, string.match, string.sub, string.upper, string.gsub
+local find, match, upper = string.find, string.match, string.upper
 local concat = table.concat
 
 local tp = {}
@@ -15,37 +15,21 @@ tp.TIMEOUT = 60
 tp.MAXLINE = 8192
 tp.MAXLINES = 1024
 
-local READSIZE = 4096
-
 local methods = {}
 local metat = { __index = methods }
 
--- One reply line without its CR/LF. Bytes read past the "\n" stay in
--- self.pending, which receive/dirty/sink below serve first. An object
--- without receivesome (a foreign `create`) is read with receive("*l").
+-- One reply line, CRs dropped, at most tp.MAXLINE bytes (the socket's line
+-- limit: nothing past it is buffered). A line cut by a timeout is kept and
+-- finished by the next call. LuaSocket objects (a foreign `create`) ignore
+-- the limit.
 local function readline(self)
-  local c = self.c
-  if not c.receivesome then return c:receive("*l") end
-  local buf = self.pending
-  while true do
-    local nl = find(buf, "\n", 1, true)
-    if nl then
-      self.pending = sub(buf, nl + 1)
-      local line = gsub(sub(buf, 1, nl - 1), "\r$", "")
-      if #line > tp.MAXLINE then return nil, "reply line too long" end
-      return (gsub(line, "\r", ""))
-    end
-    if #buf > tp.MAXLINE + 1 then
-      self.pending = ""
-      return nil, "reply line too long"
-    end
-    local chunk, err = c:receivesome(READSIZE)
-    if not chunk then
-      self.pending = buf        -- a later call goes on where this one stopped
-      return nil, err
-    end
-    buf = buf .. chunk
-  end
+  local part = self.partial
+  local line, err, partial = self.c:receive("*l", part, math.max(0, tp.MAXLINE - #part))
+  self.partial = ""
+  if line then return line end
+  if err == "line too long" then return nil, "reply line too long" end
+  if err == "timeout" then self.partial = partial or "" end
+  return nil, err
 end
 
 -- A whole reply: its code (a string) and its lines joined by "\n".
@@ -102,39 +86,8 @@ function methods:command(cmd, arg)
   return self.c:send(line .. "\r\n")
 end
 
--- receive(pattern) on the control connection, serving bytes that readline
--- read ahead first, with the same results as the socket's receive.
 function methods:receive(pat)
-  local buf = self.pending
-  if buf == "" then return self.c:receive(pat) end
-  local n = tonumber(pat)
-  if n then
-    n = n // 1
-    if n >= 0 and n <= #buf then
-      self.pending = sub(buf, n + 1)
-      return sub(buf, 1, n)
-    end
-    self.pending = ""
-    return self.c:receive(n, buf)
-  end
-  local kind = pat == nil and "l" or (type(pat) == "string" and match(pat, "^%*?([laL])"))
-  if not kind then return self.c:receive(pat) end          -- raises as the socket does
-  if kind ~= "a" then
-    local nl = find(buf, "\n", 1, true)
-    if nl then
-      self.pending = sub(buf, nl + 1)
-      if kind == "L" then return sub(buf, 1, nl) end
-      return (gsub(sub(buf, 1, nl - 1), "\r", ""))
-    end
-  end
-  self.pending = ""
-  local data, err, partial = self.c:receive("*" .. kind, buf)
-  if data then
-    if kind == "l" then data = gsub(data, "\r", "") end
-    return data
-  end
-  if kind == "a" and err == "closed" then return partial end
-  return nil, err, partial
+  return self.c:receive(pat)
 end
 
 function methods:sink(snk, pat)
@@ -165,7 +118,7 @@ function methods:getfd()
 end
 
 function methods:dirty()
-  return self.pending ~= "" or self.c:dirty()
+  return self.c:dirty()
 end
 
 function methods:getcontrol()
@@ -188,7 +141,7 @@ function tp.connect(host, port, timeout, create)
     c:close()
     return nil, err
   end
-  return setmetatable({ c = c, pending = "" }, metat)
+  return setmetatable({ c = c, partial = "" }, metat)
 end
 
 return tp
