@@ -1,0 +1,170 @@
+-- A reference model of the stream receive patterns (API.md §4.3) and of
+-- receivesome (§12.1), written to be obviously right rather than fast: one
+-- string buffer over a script of events. Events are what a peer and the
+-- kernel can do: a chunk of bytes (a string), WOULDBLOCK (a wait that ends
+-- with data ready), TIMEOUT (a wait that runs out) and CLOSE (EOF; every
+-- later read sees EOF again). After the script, the peer is idle: every
+-- wait times out.
+--
+-- Every method returns what the real method returns, as
+-- table.pack(pcall(...)) would: {true, results..., n = k} or {false, message}.
+
+local M = {}
+M.__index = M
+
+M.WOULDBLOCK, M.TIMEOUT, M.CLOSE = 1, 2, 3
+
+local floor, type, tonumber, tostring = math.floor, type, tonumber, tostring
+local pack = table.pack
+
+function M.new(events)
+  return setmetatable({
+    events = events,
+    nextev = 1,
+    buf = "",            -- bytes delivered and not yet consumed
+    eof = false,         -- the peer closed
+    closed = false,      -- close() was called
+    received = 0,        -- getstats(): bytes consumed, CRs and "\n" included
+  }, M)
+end
+
+-- Reads more: nil when a chunk was appended, else "timeout" or "closed".
+function M:more()
+  while true do
+    if self.closed or self.eof then return "closed" end
+    local e = self.events[self.nextev]
+    if e == nil then return "timeout" end
+    self.nextev = self.nextev + 1
+    if type(e) == "string" then
+      self.buf = self.buf .. e
+      return nil
+    elseif e == M.TIMEOUT then
+      return "timeout"
+    elseif e == M.CLOSE then
+      self.eof = true
+      return "closed"
+    end
+    -- M.WOULDBLOCK: the wait ends with data ready; read again
+  end
+end
+
+-- Consumes and returns the first n bytes of the buffer.
+function M:take(n)
+  local s = self.buf:sub(1, n)
+  self.buf = self.buf:sub(n + 1)
+  self.received = self.received + #s
+  return s
+end
+
+local function nocr(s) return (s:gsub("\r", "")) end
+
+local function typename(v)
+  if v == nil then return "nil" end
+  return type(v)
+end
+
+-- "line", "keep" (a line with its "\n"), "all", or "count", n; nil if invalid.
+local function pattern(p)
+  if p == nil then return "line" end
+  if type(p) == "string" then
+    local two = p:sub(1, 2)
+    if two == "*l" then return "line" end
+    if two == "*a" then return "all" end
+    if two == "*L" then return "keep" end
+  end
+  local n = (type(p) == "number" or type(p) == "string") and tonumber(p) or nil
+  if n ~= nil then
+    if n ~= n or n < 0 then return nil end         -- NaN or negative
+    if n >= 4e18 then return "count", 4e18 end     -- the engine's ceiling
+    return "count", floor(n)                       -- 2.7 reads 2
+  end
+  if p == "l" then return "line" end
+  if p == "a" then return "all" end
+  if p == "L" then return "keep" end
+  return nil
+end
+
+function M:receive(p, prefix)
+  local kind, count = pattern(p)
+  if kind == nil then return pack(false, "bad argument #1 to 'receive' (invalid receive pattern)") end
+  if prefix == nil then
+    prefix = ""
+  elseif type(prefix) == "number" then
+    prefix = tostring(prefix)
+  elseif type(prefix) ~= "string" then
+    return pack(false, "bad argument #2 to 'receive' (string expected, got " .. typename(prefix) .. ")")
+  end
+  if kind == "count" then
+    if #prefix >= count and #prefix > 0 then return pack(true, prefix, nil, nil) end
+    local need = count - #prefix
+    if need == 0 then                              -- receive(0): wait until readable
+      local err = nil
+      if self.buf == "" then err = self:more() end
+      if err then return pack(true, nil, err, "") end
+      return pack(true, "", nil, nil)
+    end
+    local err = nil
+    while #self.buf < need do
+      err = self:more()
+      if err then break end
+    end
+    if err then return pack(true, nil, err, prefix .. self:take(#self.buf)) end
+    return pack(true, prefix .. self:take(need), nil, nil)
+  elseif kind == "line" or kind == "keep" then
+    while true do
+      local nl = self.buf:find("\n", 1, true)
+      if nl then
+        local line = self:take(nl)
+        if kind == "line" then line = nocr(line:sub(1, -2)) end
+        return pack(true, prefix .. line, nil, nil)
+      end
+      local err = self:more()
+      if err then
+        local part = self:take(#self.buf)
+        if kind == "line" then part = nocr(part) end
+        return pack(true, nil, err, prefix .. part)
+      end
+    end
+  else                                             -- "all": until EOF or a timeout
+    local err
+    repeat err = self:more() until err
+    local data = self:take(#self.buf)
+    if err == "closed" and #data > 0 then return pack(true, prefix .. data, nil, nil) end
+    return pack(true, nil, err, prefix .. data)
+  end
+end
+
+-- receivesome(max [, timeout]). `held` is how many of the buffered bytes the
+-- io backend still holds (the tail of a chunk the engine has not read yet):
+-- bytes the engine has buffered come back at once, otherwise one recv.
+function M:receivesome(max, held, timeout)
+  local n = (type(max) == "number" or type(max) == "string") and tonumber(max) or nil
+  if n == nil then
+    return pack(false, "bad argument #1 to 'receivesome' (number expected, got " .. typename(max) .. ")")
+  end
+  if n ~= n or n < 1 then return pack(false, "bad argument #1 to 'receivesome' (size must be positive)") end
+  local t = (type(timeout) == "number" or type(timeout) == "string") and tonumber(timeout) or nil
+  if timeout ~= nil and t == nil then
+    return pack(false, "bad argument #2 to 'receivesome' (number expected, got " .. typename(timeout) .. ")")
+  end
+  n = n >= 4e18 and 4e18 or floor(n)
+  local buffered = #self.buf - held
+  if buffered > 0 then return pack(true, self:take(n < buffered and n or buffered)) end
+  if held > 0 then return pack(true, self:take(n < held and n or held)) end
+  local err = self:more()
+  if err then return pack(true, nil, err) end
+  return pack(true, self:take(n < #self.buf and n or #self.buf))
+end
+
+-- dirty(): the engine's own buffer holds bytes (not the backend's).
+function M:dirty(held)
+  return pack(true, #self.buf - held > 0)
+end
+
+function M:close()
+  self.buf = ""
+  self.closed = true
+  return pack(true, 1)
+end
+
+return M
