@@ -4,7 +4,7 @@
 local B = dofile((arg[0]:match("^(.*/)") or "./") .. "common.lua")
 local socket = require("socket")
 local ssl, ctx = B.tls()
-local N = B.n(4000)
+local N = B.n(2000)
 local srv, port = B.listen(socket)
 local peer = B.peer("handshake", port, N, 4, "tls_peer")
 local t0 = socket.gettime()

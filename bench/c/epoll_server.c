@@ -56,7 +56,9 @@ int main(int argc, char **argv) {
                 continue;
             }
             for (int m = 0; m < 64; m++) {          /* a burst of new clients */
-                int c = accept4(srv, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                struct sockaddr_in from;
+                socklen_t len = sizeof from;
+                int c = accept4(srv, (struct sockaddr *) &from, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (c < 0) break;
                 int one = 1;
                 setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

@@ -154,7 +154,7 @@ static void lg_open(struct gen *g, long i, int port) {
     struct conn *c = &g->c[i];
     memset(c, 0, sizeof *c);
     memset(c->out, 'a' + (int) (i % 26), MSG);
-    memcpy(c->out + 4, &i, sizeof i < 8 ? sizeof i : 8);
+    memcpy(c->out + 4, &i, sizeof i);
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0) { c->state = C_DEAD; g->lost++; lg_error(g, i, "socket", errno); return; }
     int one = 1;
@@ -267,7 +267,8 @@ static void lg_stop(struct gen *g, int out) {
     if (!g->server_gone) {
         kill(g->server, SIGTERM);
         int st;
-        for (int k = 0; k < 30 && waitpid(g->server, &st, WNOHANG) == 0; k++) usleep(100000);
+        struct timespec tenth = {0, 100000000};
+        for (int k = 0; k < 30 && waitpid(g->server, &st, WNOHANG) == 0; k++) nanosleep(&tenth, NULL);
         if (waitpid(g->server, &st, WNOHANG) == 0) {
             kill(g->server, SIGKILL);
             waitpid(g->server, &st, 0);
@@ -342,7 +343,7 @@ int main(int argc, char **argv) {
     double t_warm = now() - t0;
 
     /* measure */
-    long rss0 = lg_rss(g.server), rss1 = rss0;
+    long rss0 = lg_rss(g.server), rss1;
     double cpu0 = lg_cpu(g.server), self0 = lg_selfcpu();
     g.measuring = 1;
     t0 = now();

@@ -5,7 +5,7 @@
 int main(int argc, char **argv) {
     (void) argc;
     signal(SIGPIPE, SIG_IGN);
-    long n = scaled(4000);
+    long n = scaled(2000);
     SSL_CTX *ctx = tls_context(1);
     int port, srv = bound(SOCK_STREAM, &port);
     pid_t pid = peerof(argv[0], "tls_peer", "handshake", port, n, 4);
