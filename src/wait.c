@@ -9,9 +9,19 @@
 #include "wait.h"
 
 static const char wait_sentinel = 0;   /* its address marks our yields */
+#define WAIT_SENTINEL "netsocket.waitsentinel"
 
+/* socket.ssl.core links its own copy of this file, so the first library
+ * to yield keeps its address in the registry and every library yields that
+ * one: socket.co tells our waits from plain yields by it (a TLS wait with
+ * another address was taken for a plain yield and resumed at once, a busy
+ * loop). */
 void wait_pushsentinel(lua_State *L) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, WAIT_SENTINEL) == LUA_TLIGHTUSERDATA) return;
+    lua_pop(L, 1);
     lua_pushlightuserdata(L, (void *) &wait_sentinel);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, WAIT_SENTINEL);
 }
 
 int wait_intask(lua_State *L) {
