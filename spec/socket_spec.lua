@@ -340,14 +340,29 @@ describe("choose (§2)", function()
 end)
 
 describe("LTN12 sinks and sources over sockets (§8)", function()
-  it("sinkt has exactly close-when-done, default, keep-open", function()
-    assert.are.same({ "close-when-done", "default", "keep-open" }, sorted_keys(socket.sinkt))
+  -- socket.http adds "http-chunked" to both tables when it loads (3.x
+  -- does the same, and stores itself as socket.http); another spec may
+  -- have loaded it in this process (busted forgets package.loaded, not that).
+  local function corekeys(t)
+    local keys = {}
+    for _, k in ipairs(sorted_keys(t)) do
+      if k ~= "http-chunked" or rawget(socket, "http") == nil then keys[#keys + 1] = k end
+    end
+    return keys
+  end
+
+  it("sinkt has exactly close-when-done, default, keep-open (and http-chunked once socket.http is loaded)", function()
+    assert.are.same({ "close-when-done", "default", "keep-open" }, corekeys(socket.sinkt))
     for k, v in pairs(socket.sinkt) do assert.are.equal("function", type(v), k) end
+    require("socket.http")
+    assert.are.equal("function", type(socket.sinkt["http-chunked"]))
   end)
 
-  it("sourcet has exactly by-length, default, until-closed", function()
-    assert.are.same({ "by-length", "default", "until-closed" }, sorted_keys(socket.sourcet))
+  it("sourcet has exactly by-length, default, until-closed (and http-chunked once socket.http is loaded)", function()
+    assert.are.same({ "by-length", "default", "until-closed" }, corekeys(socket.sourcet))
     for k, v in pairs(socket.sourcet) do assert.are.equal("function", type(v), k) end
+    require("socket.http")
+    assert.are.equal("function", type(socket.sourcet["http-chunked"]))
   end)
 
   it("a sink is a callable table with getfd and dirty", function()
