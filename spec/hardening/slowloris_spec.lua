@@ -80,23 +80,34 @@ local function checkloris(r, n)
   assert.are.same(want, r.loris)
 end
 
+-- A TLS server (setssl unless `plain`) with the given timeout, and its port.
+local function server(plain, timeout)
+  local srv = assert(socket.bind("127.0.0.1", 0, 64))
+  local _, port = srv:getsockname()
+  if not plain then assert(srv:setssl(SPARAMS)) end
+  if timeout then srv:settimeout(timeout) end
+  return srv, port
+end
+
+-- One request: "ping" -> "PING".
+local function answer(conn)
+  conn:settimeout(5)
+  local line = conn:receive()
+  conn:send((line or ""):upper() .. "\n")
+  conn:close()
+end
+
 describe("hardening: slow-loris clients against a TLS server", function()
   it("a blocking accept() loop on a setssl server: each loris costs the server's timeout once, then real clients are served", function()
     if not hasssl then return pending("socket.ssl not built") end
-    local srv = assert(socket.bind("127.0.0.1", 0, 64))
-    local _, port = srv:getsockname()
-    assert(srv:setssl(SPARAMS))
-    srv:settimeout(0.5)
+    local srv, port = server(false, 0.5)
     local done = attack(port, 1, 3, 4)
     local served, failed = 0, 0
     local deadline = socket.gettime() + 20
     while served < 3 and socket.gettime() < deadline do
       local conn = srv:accept()
       if conn then
-        conn:settimeout(5)
-        local line = conn:receive()
-        conn:send((line or ""):upper() .. "\n")
-        conn:close()
+        answer(conn)
         served = served + 1
       else
         failed = failed + 1
@@ -113,18 +124,12 @@ describe("hardening: slow-loris clients against a TLS server", function()
 
   it("foreachaccept on a setssl server in a socket.co task: the same bound, one server timeout per loris", function()
     if not hasssl then return pending("socket.ssl not built") end
-    local srv = assert(socket.bind("127.0.0.1", 0, 64))
-    local _, port = srv:getsockname()
-    assert(srv:setssl(SPARAMS))
-    srv:settimeout(0.5)
+    local srv, port = server(false, 0.5)
     local done = attack(port, 1, 3, 4)
     local served, result = 0, nil
     co.spawn(function()
       result = table.pack(srv:foreachaccept(function(conn)
-        conn:settimeout(5)
-        local line = conn:receive()
-        conn:send((line or ""):upper() .. "\n")
-        conn:close()
+        answer(conn)
         served = served + 1
         return served < 3
       end))
@@ -140,8 +145,7 @@ describe("hardening: slow-loris clients against a TLS server", function()
 
   it("a plain server handing each client to its own task for starttls serves real clients while 15 loris wait", function()
     if not hasssl then return pending("socket.ssl not built") end
-    local srv = assert(socket.bind("127.0.0.1", 0, 64))
-    local _, port = srv:getsockname()
+    local srv, port = server(true)
     local ctx = assert(ssl.newcontext(SPARAMS))
     local done = attack(port, 5, 5, 6)
     local served, lorisclosed, t0 = 0, 0, socket.gettime()
@@ -153,10 +157,7 @@ describe("hardening: slow-loris clients against a TLS server", function()
           lorisclosed = lorisclosed + 1
           return
         end
-        conn:settimeout(5)
-        local line = conn:receive()
-        conn:send((line or ""):upper() .. "\n")
-        conn:close()
+        answer(conn)
         served = served + 1
       end)
     end)
