@@ -117,7 +117,7 @@ function make()
 end]], 10000, 2500, 2)
   end)
 
-  it("2,000 dns resolve objects (dropped while resolving and after)", function()
+  it("10,000 dns resolve objects (dropped while resolving and after)", function()
     check([[
 local dns = require("socket.dns")
 local n = 0
@@ -126,10 +126,10 @@ function make()
   local a = dns.resolve("localhost")
   assert(a:getfd() >= 0)
   if n % 2 == 0 then a:wait(5) end
-end]], 2000, 500, 1)
+end]], 10000, 500, 1)
   end)
 
-  it("2,000 TLS connections (wrapped and dropped, with their peers)", function()
+  it("10,000 TLS connections (wrapped and dropped, with their peers)", function()
     if not pcall(require, "socket.ssl") then
       pending("socket.ssl not built")
       return
@@ -145,6 +145,6 @@ function make()
   local conn = assert(ssl.wrap(c, ctx))
   conn:settimeout(0)
   conn:dohandshake()          -- ClientHello sent: OpenSSL state is live
-end]], 2000, 1000, 2)
+end]], 10000, 1000, 2)
   end)
 end)
