@@ -117,6 +117,15 @@ function make()
 end]], 10000, 2500, 2)
   end)
 
+  it("10,000 pollers (each with a socket registered)", function()
+    check([[
+local u = socket.udp4()
+function make()
+  local p = socket.poller()
+  assert(p:set(u, "r"))
+end]], 10000, 2500, 1)
+  end)
+
   it("10,000 dns resolve objects (dropped while resolving and after)", function()
     check([[
 local dns = require("socket.dns")
