@@ -26,8 +26,9 @@ local tasks = setmetatable({}, { __mode = "k" })   -- thread -> true: what wait.
 local live = {}                                     -- thread -> task record
 local nlive = 0
 local ready = {}                                    -- records to resume next
+local spare = {}                                    -- the other one of the two ready lists
 local fdwait = {}                                   -- fd -> {[1]={[rec]=true}, [2]={...}}
-local heap = {}                                     -- timers: {at, rec, token}
+local heap = {}                                     -- timers: {at, rec}, one per task at most
 local poller = assert(socket.poller())
 local out = {}
 
@@ -74,19 +75,27 @@ end
 -- after a DEL. An fd that turns ready with nobody waiting is dropped in
 -- step(). A write interest is dropped at once (a writable socket would
 -- wake the loop on every turn).
-local function unregister(rec)
-  local fds = rec.fds
-  if fds then
-    for i = 1, #fds, 2 do
-      local fd, w = fds[i], fdwait[fds[i]]
-      if w then
-        w[1][rec], w[2][rec] = nil, nil
-        if fds[i + 1] & 2 ~= 0 then poller:set(fd, interest(fd)) end
-      end
-    end
-    rec.fds = nil
+local function forget(rec, fd, bits)
+  local w = fdwait[fd]
+  if w then
+    w[1][rec], w[2][rec] = nil, nil
+    if bits & 2 ~= 0 then poller:set(fd, interest(fd)) end
   end
-  rec.token = rec.token + 1                         -- its timer entry is stale now
+end
+
+local function unregister(rec)
+  local fd = rec.fd
+  if fd then                                        -- one fd (the usual case)
+    forget(rec, fd, rec.bits)
+    rec.fd = nil
+  else
+    local fds = rec.fds
+    if fds then                                     -- a set, from select
+      for i = 1, #fds, 2 do forget(rec, fds[i], fds[i + 1]) end
+      rec.fds = nil
+    end
+  end
+  rec.deadline = -1                                 -- its timer entry is stale now
 end
 
 local function wake(rec)
@@ -96,25 +105,39 @@ local function wake(rec)
   ready[#ready + 1] = rec
 end
 
+-- Adds rec to fd's waiters; false when the fd was closed under us.
+local function listen(rec, f, b)
+  local w = fdwait[f]
+  if not w then w = { {}, {} }; fdwait[f] = w end
+  if b & 1 ~= 0 then w[1][rec] = true end
+  if b & 2 ~= 0 then w[2][rec] = true end
+  return poller:set(f, interest(f))
+end
+
 -- What a task yielded: fd (or {fd, bits, ...}), bits, deadline.
+-- A task keeps one timer entry while its deadlines only move later (a
+-- socket timeout renewed at every wait): the entry is pushed back with the
+-- current deadline when it comes due, instead of a new entry per wait.
 local function register(rec, fd, bits, deadline)
   rec.waiting = true
-  local fds = type(fd) == "table" and fd or (fd >= 0 and { fd, bits } or nil)
-  rec.fds = fds
-  if fds then
-    for i = 1, #fds, 2 do
-      local f, b = fds[i], fds[i + 1]
-      local w = fdwait[f]
-      if not w then w = { {}, {} }; fdwait[f] = w end
-      if b & 1 ~= 0 then w[1][rec] = true end
-      if b & 2 ~= 0 then w[2][rec] = true end
-      if not poller:set(f, interest(f)) then         -- closed under us: look again now
-        wake(rec)
-        return
-      end
+  if type(fd) == "table" then
+    rec.fds = fd
+    for i = 1, #fd, 2 do
+      if not listen(rec, fd[i], fd[i + 1]) then wake(rec) return end   -- look again now
+    end
+  elseif fd >= 0 then
+    rec.fd, rec.bits = fd, bits
+    if not listen(rec, fd, bits) then wake(rec) return end
+  end
+  rec.deadline = deadline
+  if deadline >= 0 then
+    local e = rec.timer
+    if not e or e[1] > deadline then
+      e = { deadline, rec }
+      rec.timer = e
+      heappush(e)
     end
   end
-  if deadline >= 0 then heappush({ deadline, rec, rec.token }) end
 end
 
 local function finish(rec)
@@ -125,9 +148,14 @@ end
 
 -- Resumes one task; returns false, err when it raised and nobody took it.
 local function run(rec)
-  local args = rec.args or {}
-  rec.args = nil
-  local ok, a, b, c, d = resume(rec.co, unpack(args, 1, args.n))
+  local args = rec.args
+  local ok, a, b, c, d
+  if args then
+    rec.args = nil
+    ok, a, b, c, d = resume(rec.co, unpack(args, 1, args.n))
+  else
+    ok, a, b, c, d = resume(rec.co)
+  end
   if not ok then
     finish(rec)
     if co.onerror then
@@ -149,7 +177,7 @@ end
 function co.spawn(fn, ...)
   assert(type(fn) == "function", "bad argument #1 to 'spawn' (function expected)")
   local t = create(fn)
-  local rec = { co = t, args = pack(...), token = 0, waiting = false }
+  local rec = { co = t, args = pack(...), waiting = false, deadline = -1 }
   live[t], tasks[t] = rec, true
   nlive = nlive + 1
   ready[#ready + 1] = rec
@@ -182,14 +210,32 @@ function co.step(timeout)
   local t = now()
   while heap[1] and heap[1][1] <= t do
     local e = heappop()
-    if e[3] == e[2].token then wake(e[2]) end
+    local rec = e[2]
+    if rec.timer == e then                          -- else superseded by an earlier one
+      local d = rec.deadline
+      if not rec.waiting or d < 0 then
+        rec.timer = nil
+      elseif d <= t then
+        rec.timer = nil
+        wake(rec)
+      else                                          -- the deadline moved on: due later
+        e[1] = d
+        heappush(e)
+      end
+    end
   end
   local batch = ready
-  ready = {}
-  for i = 1, #batch do
-    local ok, err = run(batch[i])
+  ready, spare = spare, batch
+  local count = #batch                              -- before the loop empties it from the front
+  for i = 1, count do
+    local rec = batch[i]
+    batch[i] = nil
+    local ok, err = run(rec)
     if not ok then                                  -- the others stay queued
-      for j = i + 1, #batch do ready[#ready + 1] = batch[j] end
+      for j = i + 1, count do
+        ready[#ready + 1] = batch[j]
+        batch[j] = nil
+      end
       error(err, 0)
     end
   end
