@@ -10,6 +10,7 @@ local fuzz = fuzz          -- luacheck: globals fuzz (set by fuzz/fuzzlua.c)
 local fmt, pack, concat = string.format, table.pack, table.concat
 
 local MAXCALLS = 64
+local MAXBYTES = 1536 * 1024   -- long chunks stop here: past BUFFER_KEEP (1 MiB), not much further
 local TRACE = os.getenv("FUZZ_TRACE")    -- set it to see every call and result
 
 local SPECIAL = { math.huge, -math.huge, 0 / 0, 2 ^ 53, 4e18, 1e300, math.maxinteger, -0.0 }
@@ -44,16 +45,20 @@ end
 
 local function decode(s)
   local r = reader(s)
-  local events, calls = {}, {}
+  local events, calls, total = {}, {}, 0
   while r.more() and #calls < MAXCALLS do
     local op = r.byte()
     local k, hi = op % 16, op // 16
     if k <= 2 then                                   -- a chunk
       local data = r.bytes(r.byte())
       if #data > 0 then events[#events + 1] = data end
-    elseif k == 3 then                               -- a long chunk: a unit repeated
+    elseif k == 3 then                               -- a long chunk (to 64 KiB): a unit repeated
       local unit = r.bytes(hi % 4 + 1)
-      if #unit > 0 then events[#events + 1] = unit:rep((r.byte() + 1) * 16 // #unit) end
+      local n = (r.byte() + 1) * 256 // math.max(#unit, 1)
+      if #unit > 0 and total + n * #unit <= MAXBYTES then
+        events[#events + 1] = unit:rep(n)
+        total = total + n * #unit
+      end
     elseif k == 4 then events[#events + 1] = Model.WOULDBLOCK
     elseif k == 5 then events[#events + 1] = Model.TIMEOUT
     elseif k == 6 then events[#events + 1] = Model.CLOSE
@@ -84,15 +89,14 @@ local function same(a, b)
   return true
 end
 
+local function showcall(c) return c[1] .. "(" .. show(c[2]) .. ", " .. show(c[3]) .. ")" end
+
 local function describe(events, calls, upto)
   local ev, cs = {}, {}
   for i, e in ipairs(events) do
     ev[i] = type(e) == "string" and show(e) or ({ "WOULDBLOCK", "TIMEOUT", "CLOSE" })[e]
   end
-  for i = 1, upto do
-    local c = calls[i]
-    cs[i] = c[1] .. "(" .. show(c[2]) .. ", " .. show(c[3]) .. ")"
-  end
+  for i = 1, upto do cs[i] = showcall(calls[i]) end
   return "events: " .. concat(ev, " ") .. "\ncalls: " .. concat(cs, "; ")
 end
 
@@ -127,7 +131,7 @@ return function(input)
     if c[1] == "receive" then want = model:receive(c[2], c[3])
     elseif c[1] == "receivesome" then want = model:receivesome(c[2], held, c[3])
     else want = model:close() end
-    if TRACE then io.stderr:write(describe(events, calls, i):match("[^\n]*$"), " -> ", showpack(got), "\n") end
+    if TRACE then io.stderr:write(showcall(c), " -> ", showpack(got), "\n") end
     if not same(got, want) then
       fuzz.fail(fmt("call %d: got %s, model %s\n%s", i, showpack(got), showpack(want), describe(events, calls, i)))
     end
