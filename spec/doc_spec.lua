@@ -70,7 +70,8 @@ local REFERENCE = { "doc/socket.md", "doc/tcp.md", "doc/udp.md", "doc/unix.md", 
                     "doc/ltn12.md", "doc/url.md", "doc/mime.md", "doc/http.md", "doc/tp.md",
                     "doc/smtp.md", "doc/ftp.md" }
 -- Guides: examples run, links checked.
-local GUIDES = { "README.md", "doc/getting-started.md", "doc/migration.md", "doc/performance.md" }
+local GUIDES = { "README.md", "doc/getting-started.md", "doc/migration.md", "doc/performance.md",
+                 "doc/reliability.md" }
 -- Pages of work in progress, not checked yet. When one lands, move it to
 -- REFERENCE and give it its signature forms (TABLES, GROUPS) here.
 local PENDING = {

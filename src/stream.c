@@ -225,15 +225,18 @@ static int stream_stopped(lua_State *L) {
  * returns true). Stack: 1 server, 2 handler. */
 static int stream_foreach_loop(lua_State *L);
 
-/* Hands the client on top to the handler: -1 to go on, or a result count. */
-static int stream_foreach_dispatch(lua_State *L) {
+/* Hands the client on top to the handler: -1 to go on, or a result count.
+ * With `tlsaccept` (a stack index, or 0) the client's own task does the TLS
+ * step first: a client that stalls its handshake holds up only itself. */
+static int stream_foreach_dispatch(lua_State *L, int tlsaccept) {
     int client = lua_gettop(L);
     if (wait_intask(L)) {
         if (lua_getfield(L, LUA_REGISTRYINDEX, "netsocket.spawn") == LUA_TFUNCTION) {
             lua_pushvalue(L, 2);
             lua_pushvalue(L, client);
             lua_pushvalue(L, 1);
-            lua_call(L, 3, 0);                         /* spawning never yields */
+            if (tlsaccept) lua_pushvalue(L, tlsaccept); else lua_pushnil(L);
+            lua_call(L, 4, 0);                         /* spawning never yields */
             return -1;
         }
         lua_settop(L, client);
@@ -252,7 +255,7 @@ static int stream_foreach_dispatch(lua_State *L) {
 static int stream_foreach_tls(lua_State *L) {
     if (lua_isnil(L, -2)) return -1;
     lua_pop(L, 1);
-    return stream_foreach_dispatch(L);
+    return stream_foreach_dispatch(L, 0);
 }
 
 /* After a yield in the TLS step (the C stack is fresh: no recursion builds up). */
@@ -263,13 +266,34 @@ static int stream_foreach_k(lua_State *L, int status, lua_KContext ctx) {
     return n >= 0 ? n : stream_foreach_loop(L);
 }
 
+/* In a socket.co task, a setssl server whose TLS module is loaded pushes
+ * registry["netsocket.tlsaccept"] (at 3) and returns 3; else 0. */
+static int stream_foreach_tlsintask(lua_State *L) {
+    if (!wait_intask(L)) return 0;
+    int tls = lua_getiuservalue(L, 1, STREAM_UV_TLS) != LUA_TNIL;
+    lua_pop(L, 1);
+    if (tls && lua_getfield(L, LUA_REGISTRYINDEX, "netsocket.tlsaccept") == LUA_TFUNCTION) return 3;
+    lua_settop(L, 2);
+    return 0;
+}
+
 WAIT_RESTART(stream_foreach_loop)
 static int stream_foreach_loop(lua_State *L) {
     stream *t = lua_touserdata(L, 1);
     for (;;) {
         lua_settop(L, 2);
         timeout_begin(L, &t->tm, stream_foreach_loop_k);
-        int r = stream_accept(L, stream_foreach_k);
+        int tlsaccept = stream_foreach_tlsintask(L), r;
+        if (tlsaccept) {                  /* the handshake happens in the client's task */
+            r = stream_acceptraw(L) == 1 ? STREAM_ACCEPT_CLIENT : STREAM_ACCEPT_ERROR;
+            if (r == STREAM_ACCEPT_CLIENT) {
+                int n = stream_foreach_dispatch(L, tlsaccept);
+                if (n >= 0) return n;
+                continue;
+            }
+        } else {
+            r = stream_accept(L, stream_foreach_k);
+        }
         if (r == STREAM_ACCEPT_ERROR) {
             if (strcmp(lua_tostring(L, -1), "timeout") == 0) continue;
             if (wait_intask(L) && stream_stopped(L)) {
@@ -278,7 +302,7 @@ static int stream_foreach_loop(lua_State *L) {
             }
             return 2;
         }
-        int n = r == STREAM_ACCEPT_TLS ? stream_foreach_tls(L) : stream_foreach_dispatch(L);
+        int n = r == STREAM_ACCEPT_TLS ? stream_foreach_tls(L) : stream_foreach_dispatch(L, 0);
         if (n >= 0) return n;
     }
 }

@@ -266,8 +266,15 @@ end
 -- server:foreachaccept in a task: one task per client (stream.c). A handler
 -- that returns false stops the loop by closing the server.
 local stopped = setmetatable({}, { __mode = "k" })
-local function spawnclient(handler, client, server)
+-- On a setssl server the TLS handshake runs here, in the client's own task
+-- (tlsaccept from stream.c): a client that stalls it holds up only itself.
+-- A client whose handshake fails is skipped, as in the blocking loop.
+local function spawnclient(handler, client, server, tlsaccept)
   co.spawn(function()
+    if tlsaccept then
+      client = tlsaccept(server, client)
+      if not client then return end
+    end
     if handler(client) == false then
       stopped[server] = true
       server:close()
