@@ -84,7 +84,18 @@ local function pattern(p)
   return nil
 end
 
-function M:receive(p, prefix)
+-- The line limit (doc/tcp.md, an extension): an integer >= 0, or nil.
+local function linelimit(max)
+  if max == nil then return nil end
+  local n = (type(max) == "number" or type(max) == "string") and tonumber(max) or nil
+  if n == nil then return nil, "number expected, got " .. typename(max) end
+  n = math.tointeger(n)
+  if n == nil then return nil, "number has no integer representation" end
+  if n < 0 then return nil, "negative line limit" end
+  return n
+end
+
+function M:receive(p, prefix, max)
   local kind, count = pattern(p)
   if kind == nil then return pack(false, "bad argument #1 to 'receive' (invalid receive pattern)") end
   if prefix == nil then
@@ -94,6 +105,8 @@ function M:receive(p, prefix)
   elseif type(prefix) ~= "string" then
     return pack(false, "bad argument #2 to 'receive' (string expected, got " .. typename(prefix) .. ")")
   end
+  local limit, bad = linelimit(max)
+  if bad then return pack(false, "bad argument #3 to 'receive' (" .. bad .. ")") end
   if kind == "count" then
     if #prefix >= count and #prefix > 0 then return pack(true, prefix, nil, nil) end
     local need = count - #prefix
@@ -111,8 +124,16 @@ function M:receive(p, prefix)
     if err then return pack(true, nil, err, prefix .. self:take(#self.buf)) end
     return pack(true, prefix .. self:take(need), nil, nil)
   elseif kind == "line" or kind == "keep" then
+    -- With a limit: a "\n" among the first limit + 2 bytes ends the line,
+    -- which may hold at most `limit` bytes besides its "\r\n" or "\n";
+    -- limit + 2 bytes without one are too long. Too long consumes nothing.
     while true do
-      local nl = self.buf:find("\n", 1, true)
+      local upto = limit and math.min(#self.buf, limit + 2) or #self.buf
+      local nl = self.buf:sub(1, upto):find("\n", 1, true)
+      local content = nl and (self.buf:sub(nl - 1, nl - 1) == "\r" and nl > 1 and nl - 2 or nl - 1)
+      if (nl and limit and content > limit) or (not nl and limit and upto == limit + 2) then
+        return pack(true, nil, "line too long", prefix)
+      end
       if nl then
         local line = self:take(nl)
         if kind == "line" then line = nocr(line:sub(1, -2)) end

@@ -14,6 +14,7 @@ local MAXBYTES = 1536 * 1024   -- long chunks stop here: past BUFFER_KEEP (1 MiB
 local TRACE = os.getenv("FUZZ_TRACE")    -- set it to see every call and result
 
 local SPECIAL = { math.huge, -math.huge, 0 / 0, 2 ^ 53, 4e18, 1e300, math.maxinteger, -0.0 }
+local BADMAX = { -1, 2.5, "7", 0 / 0, math.huge, "x", true, 2 ^ 53, 3.0, {} }
 local BADSIZES = { 0, -1, 0.5, "3", "x", 1e300, 0 / 0, 2.9, true, " 0x10 " }
 
 local function pattern(r)
@@ -62,9 +63,13 @@ local function decode(s)
     elseif k == 4 then events[#events + 1] = Model.WOULDBLOCK
     elseif k == 5 then events[#events + 1] = Model.TIMEOUT
     elseif k == 6 then events[#events + 1] = Model.CLOSE
-    elseif k <= 11 or k == 15 then
+    elseif k <= 11 then
       local p, prefix = pattern(r)
       calls[#calls + 1] = { "receive", p, prefix }
+    elseif k == 15 then                              -- with a line limit
+      local p, prefix = pattern(r)
+      local m = r.byte()
+      calls[#calls + 1] = { "receive", p, prefix, m < 192 and m % 64 or BADMAX[m % #BADMAX + 1] }
     elseif k <= 13 then
       local m = r.byte()
       local max = m % 64 == 0 and BADSIZES[m // 64 + 1 + (r.byte() % 2) * 4] or (m < 64 and m or (m % 64) * 97)
@@ -89,7 +94,9 @@ local function same(a, b)
   return true
 end
 
-local function showcall(c) return c[1] .. "(" .. show(c[2]) .. ", " .. show(c[3]) .. ")" end
+local function showcall(c)
+  return c[1] .. "(" .. show(c[2]) .. ", " .. show(c[3]) .. (c[4] ~= nil and ", " .. show(c[4]) or "") .. ")"
+end
 
 local function describe(events, calls, upto)
   local ev, cs = {}, {}
@@ -104,7 +111,7 @@ end
 -- name the method as a script would see them.
 local function real(obj, c)
   if c[1] == "receive" then
-    return pack(pcall(function() local t = pack(obj:receive(c[2], c[3])); return t end))
+    return pack(pcall(function() local t = pack(obj:receive(c[2], c[3], c[4])); return t end))
   elseif c[1] == "receivesome" then
     return pack(pcall(function() local t = pack(obj:receivesome(c[2], c[3])); return t end))
   end
@@ -128,7 +135,7 @@ return function(input)
     local held = fuzz.held(obj)
     local got = flatten(real(obj, c))
     local want
-    if c[1] == "receive" then want = model:receive(c[2], c[3])
+    if c[1] == "receive" then want = model:receive(c[2], c[3], c[4])
     elseif c[1] == "receivesome" then want = model:receivesome(c[2], held, c[3])
     else want = model:close() end
     if TRACE then io.stderr:write(showcall(c), " -> ", showpack(got), "\n") end
