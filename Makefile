@@ -141,7 +141,7 @@ CPPCHECK_FLAGS = --error-exitcode=1 --enable=warning,style,performance,portabili
     --std=c11 --library=posix --library=gnu --library=lua --library=openssl \
     --force --inline-suppr --quiet --suppressions-list=.cppcheck-suppressions -I src
 lint: deps
-	luacheck --no-color -q lua spec samples
+	luacheck --no-color -q lua spec samples fuzz
 	cppcheck $(CPPCHECK_FLAGS) src
 
 # luarocks (build.type = "make") calls `make lib` then `make install`.
@@ -175,5 +175,8 @@ help:
 	@echo "make asan     the suite under AddressSanitizer + UBSan"
 	@echo "make lint     luacheck over lua/ spec/ samples/, cppcheck over src/"
 	@echo "make bench    netsocket vs LuaSocket vs C (bench/; QUICK=1 for a short run)"
-	@echo "make install  install the core into INST_LIBDIR / INST_LUADIR"
+	@echo "make fuzz     each libFuzzer target FUZZ_TIME s (fuzz-ci: 20 s each, from the seeds)"
+	@echo "make soak     cosocket echo server under 1,000 clients, SOAK_TIME s (soak-ci: 20 s)"
+	@echo "make valgrind the suite under valgrind memcheck"
+	@echo "make install  install the core, mime and the Lua modules into INST_LIBDIR / INST_LUADIR"
 	@echo "make install-ssl  install socket.ssl there too"
