@@ -92,7 +92,9 @@ int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm
     for (;;) {
         if (connect(fd, addr, len) == 0) return IO_DONE;
         err = errno;
-        if (err == EINTR) continue;
+        /* An interrupted connect goes on in the background (POSIX): calling
+         * it again would say EALREADY. Wait for it like EINPROGRESS. */
+        if (err == EINTR) err = EINPROGRESS;
         if (err != EAGAIN) break;
         /* A unix listener's backlog is full: nothing is in progress and no
          * event will say when to retry, so back off within the deadline. */
