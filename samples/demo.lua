@@ -185,9 +185,9 @@ local function tls()
 end
 
 local function http()
-  step(5, "HTTP: samples/http_echo.lua fetched with curl",
-    "an HTTP/1.1 server that answers with the request it got; it stops after 2 requests")
-  local server = spawn(("%s %s/http_echo.lua 127.0.0.1 0 2 10"):format(lua, here))
+  step(5, "HTTP: samples/http_echo.lua fetched with curl and with samples/get.lua (socket.http)",
+    "an HTTP/1.1 server that answers with the request it got; it stops after 3 requests")
+  local server = spawn(("%s %s/http_echo.lua 127.0.0.1 0 3 10"):format(lua, here))
   local port = tonumber(expect(server, "^http_echo: listening on http://127%.0%.0%.1:(%d+)/$"))
   if not check(port, "the HTTP server started") then return end
   local url = ("http://127.0.0.1:%d"):format(port)
@@ -196,9 +196,13 @@ local function http()
     { "curl " .. url .. "/hello -H 'X-Demo: yes'", "GET /hello HTTP/1.1" },
     { "curl " .. url .. "/form -d 'name=netsocket'", "name=netsocket" },
   }
+  requests[3] = { ("%s samples/get.lua %s/get"):format(lua, url), "GET /get HTTP/1.1", get = true }
   for _, r in ipairs(requests) do
     local out, ok
-    if hascurl then
+    if r.get then                                   -- netsocket's own HTTP client
+      say("$ lua5.4 samples/get.lua " .. url .. "/get")
+      out, ok = sh(("cd %s/.. && %s 2>&1"):format(here, r[1]))
+    elseif hascurl then
       say("$ " .. r[1])
       out, ok = sh("curl -sS --noproxy '*' --max-time 10 " .. r[1]:sub(6))
     else                                            -- the same request by hand

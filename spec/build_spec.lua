@@ -58,9 +58,10 @@ describe("samples", function()
       -- 4. TLS (or why it was skipped)
       hasssl and 'client: sent "hello over TLS", got "hello over TLS"' or "skipped: socket.ssl is not built",
       hasssl and "server: client connected, TLSv1.3" or "4. TLS",
-      -- 5. HTTP echo, fetched with curl
+      -- 5. HTTP echo, fetched with curl and with samples/get.lua (socket.http)
       "$ curl http://127.0.0.1:", "| GET /hello HTTP/1.1", "| X-Demo: yes", "| name=netsocket",
-      "http_echo: stopped (count), answered 2 requests",
+      "$ lua5.4 samples/get.lua http://127.0.0.1:", "| GET /get HTTP/1.1", "| User-Agent: LuaSocket 3.1.0",
+      "http_echo: stopped (count), answered 3 requests",
       -- 6. cosockets
       "3 of us connected at once", 'client sent "quit-server", received "bye"',
       "co_echo_server: stopped (quit-server), served 4 clients",
