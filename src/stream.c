@@ -37,14 +37,19 @@ stream *stream_push(lua_State *L, int family, const char *cls) {
     return t;
 }
 
+/* The address of the metatable of the userdata at idx (*p), or NULL. */
+static inline const void *stream_mtof(lua_State *L, int idx, void **p) {
+    *p = lua_touserdata(L, idx);
+    if (*p == NULL || !lua_getmetatable(L, idx)) return NULL;
+    const void *mt = lua_topointer(L, -1);
+    lua_pop(L, 1);
+    return mt;
+}
+
 stream *stream_check(lua_State *L, int idx, int which) {
     const stream_upvalue *up = stream_upvalueof(L);
-    void *p = lua_touserdata(L, idx);
-    if (p != NULL && lua_getmetatable(L, idx)) {
-        const void *mt = lua_topointer(L, -1);
-        lua_pop(L, 1);
-        if (mt == up->mt[which]) return p;
-    }
+    void *p;
+    if (stream_mtof(L, idx, &p) == up->mt[which]) return p;
     const char *names[] = {up->cls->master, up->cls->client, up->cls->server};
     return class_check(L, idx, names[which]);
 }
@@ -52,12 +57,9 @@ stream *stream_check(lua_State *L, int idx, int which) {
 /* Any class of the family: the same fast path, falling back to the group. */
 static stream *stream_checkany(lua_State *L, int idx) {
     const stream_upvalue *up = stream_upvalueof(L);
-    void *p = lua_touserdata(L, idx);
-    if (p != NULL && lua_getmetatable(L, idx)) {
-        const void *mt = lua_topointer(L, -1);
-        lua_pop(L, 1);
-        if (mt == up->mt[0] || mt == up->mt[1] || mt == up->mt[2]) return p;
-    }
+    void *p;
+    const void *mt = stream_mtof(L, idx, &p);
+    if (mt != NULL && (mt == up->mt[0] || mt == up->mt[1] || mt == up->mt[2])) return p;
     return class_checkgroup(L, idx, up->cls->any);
 }
 
