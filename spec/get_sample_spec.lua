@@ -9,13 +9,7 @@ local HH = require("http_helper")
 local root = os.getenv("NETSOCKET_BUILD"):match("^(.*)/[^/]+$")
 local MiB = 1024 * 1024
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read = H.readfile
 
 -- Runs get.lua in the background while this process's socket.co servers
 -- serve; returns stdout, stderr and the exit status.

@@ -42,6 +42,23 @@ function H.child(code, ...)
   }
 end
 
+-- Whole contents of a file (binary), or nil if it cannot be opened.
+function H.readfile(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- A loopback TCP port that was free a moment ago (bound, then released).
+function H.freeport()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return port
+end
+
 -- Number of open descriptors of this process (Linux).
 function H.fdcount()
   -- Pipes are left out: `ls` may or may not see the end of this very popen.

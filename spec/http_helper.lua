@@ -161,13 +161,7 @@ function HH.cleanup()
   co.run(2)
 end
 
--- A TCP port that was free a moment ago, for a child server.
-function HH.freeport()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return port
-end
+HH.freeport = H.freeport
 
 -- Waits until something accepts connections on 127.0.0.1:port.
 local function waitlisten(port, what, h)

@@ -69,10 +69,7 @@ local function tmpfile(content)
 end
 
 local function slurp(name)
-  local f = assert(io.open(name, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
+  return assert(H.readfile(name), "cannot read " .. name)
 end
 
 local function cases(L)

@@ -397,14 +397,7 @@ end
 
 P.PYTHON = "/usr/bin/python3"
 
--- Whole contents of a file (binary), or nil if it is missing.
-function P.readfile(name)
-  local f = io.open(name, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+P.readfile = H.readfile
 
 -- Writes data to a file (binary).
 function P.writefile(name, data)
@@ -419,12 +412,7 @@ function P.haspython(module)
   return ok
 end
 
--- A free loopback port (bound, then released).
-function P.freeport()
-  local s, port = H.server("127.0.0.1")
-  s:close()
-  return port
-end
+P.freeport = H.freeport
 
 -- Starts `cmd` in the background; returns its pid. Waits (bounded) until
 -- 127.0.0.1:port accepts connections.

@@ -69,10 +69,7 @@ function S.certs()
 end
 
 function S.read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
+  return assert(H.readfile(path), "cannot read " .. path)
 end
 
 -- Server params for the test server certificate.

@@ -11,12 +11,7 @@ local unix = require("socket.unix")
 local M = {}
 
 -- A port that was just free: bound, then closed.
-function M.closedport()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return port
-end
+M.closedport = require("helper").freeport
 
 function M.makers(env)
   local path, hold = env.path, env.hold
