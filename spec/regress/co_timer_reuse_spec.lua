@@ -8,41 +8,37 @@ local H = require("helper")
 
 local now = socket.gettime
 
+-- In a task: a wait with timeout `first`, woken by data after ~0.02 s, then
+-- a wait with timeout `second` on which nothing comes. Returns the second
+-- wait's results and how long it took.
+local function retimed(first, second)
+  local c, p = H.pair()
+  local res, took
+  co.spawn(function()
+    c:settimeout(first)
+    assert(c:receive("*l"))
+    c:settimeout(second)
+    local t0 = now()
+    res = { c:receive("*l") }
+    took = now() - t0
+  end)
+  co.spawn(function() co.sleep(0.02); p:send("x\n") end)
+  assert.is_true(co.run(5))
+  c:close() p:close()
+  return res, took
+end
+
 describe("socket.co timers reused across waits", function()
   it("a shorter timeout after a long one fires on time", function()
-    local c, p = H.pair()
-    local res, t1
-    co.spawn(function()
-      c:settimeout(10)
-      assert(c:receive("*l"))              -- a 10 s deadline, woken by data
-      c:settimeout(0.1)
-      local t0 = now()
-      res = { c:receive("*l") }            -- nothing comes: times out at 0.1
-      t1 = now() - t0
-    end)
-    co.spawn(function() co.sleep(0.02); p:send("x\n") end)
-    assert.is_true(co.run(5))
-    c:close() p:close()
+    local res, took = retimed(10, 0.1)    -- the 10 s entry must not delay the 0.1 s one
     assert.same({ nil, "timeout", "" }, res)
-    assert.is_true(t1 >= 0.09 and t1 < 1, "took " .. t1)
+    assert.is_true(took >= 0.09 and took < 1, "took " .. took)
   end)
 
   it("a longer timeout after a short one does not fire at the short one's time", function()
-    local c, p = H.pair()
-    local res, t1
-    co.spawn(function()
-      c:settimeout(0.2)
-      assert(c:receive("*l"))              -- a 0.2 s deadline, woken by data at ~0.02
-      c:settimeout(0.6)
-      local t0 = now()
-      res = { c:receive("*l") }            -- the old entry comes due at ~0.2: must wait on
-      t1 = now() - t0
-    end)
-    co.spawn(function() co.sleep(0.02); p:send("x\n") end)
-    assert.is_true(co.run(5))
-    c:close() p:close()
+    local res, took = retimed(0.2, 0.6)   -- the old entry comes due at ~0.2: must wait on
     assert.same({ nil, "timeout", "" }, res)
-    assert.is_true(t1 >= 0.55 and t1 < 2, "took " .. t1)
+    assert.is_true(took >= 0.55 and took < 2, "took " .. took)
   end)
 
   it("thousands of renewed waits keep every deadline (echo with a timeout)", function()
