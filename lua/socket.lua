@@ -8,6 +8,12 @@ local min = math.min
 socket.BLOCKSIZE = 2048
 socket.try = socket.newtry()
 
+-- TLS is a library of its own (socket.ssl.core, the netsocket-ssl rock):
+-- it is in the build when require can find both of its halves.
+socket._FEATURES.ssl = socket._FEATURES.ssl
+  or (package.searchpath("socket.ssl.core", package.cpath) ~= nil
+      and package.searchpath("socket.ssl", package.path) ~= nil)
+
 function socket.connect4(address, port, laddress, lport)
   return socket.connect(address, port, laddress, lport, "inet")
 end

@@ -18,3 +18,27 @@ describe("socket.ssl without socket.ssl.core", function()
     assert.is_truthy(out:find("luarocks make netsocket-ssl-scm-1.rockspec", 1, true), out)
   end)
 end)
+
+describe("socket._FEATURES.ssl", function()
+  -- A fresh process: nothing has required socket.ssl yet.
+  local function features(cpath)
+    local out, ok = H.sh(("LUA_PATH=%q LUA_CPATH=%q %s -e %q 2>&1"):format(root .. "/lua/?.lua", cpath, H.LUA,
+      'local s = require("socket") print(s._FEATURES.ssl, package.loaded["socket.ssl.core"] ~= nil)'))
+    assert.is_true(ok, out)
+    return out
+  end
+
+  it("is true when socket.ssl.core can be found, before anything loads it", function()
+    if not pcall(require, "socket.ssl") then return pending("socket.ssl is not built here") end
+    assert.equal("true\tfalse\n", features(build .. "/?.so"))
+  end)
+
+  it("is false when socket.ssl.core cannot be found", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir .. "/socket && cp " .. build .. "/socket/core.so " .. dir .. "/socket/"))
+    local out = features(dir .. "/?.so")
+    os.execute("rm -rf " .. dir)
+    assert.equal("false\tfalse\n", out)
+  end)
+end)
