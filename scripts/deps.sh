@@ -5,7 +5,7 @@ set -eu
 
 PKGS="lua5.4 liblua5.4-dev lua-busted luarocks pkg-config make gcc clang \
 libssl-dev openssl socat curl lua-check cppcheck lua-sec python3 \
-python3-aiosmtpd python3-pyftpdlib valgrind"
+python3-aiosmtpd python3-pyftpdlib valgrind strace"
 
 missing=""
 for p in $PKGS; do

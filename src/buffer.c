@@ -13,6 +13,7 @@ void buffer_init(buffer *b, io *backend, timeout *tm) {
     b->data = b->init;
     b->first = b->last = 0;
     b->cap = BUFFER_SIZE;
+    b->drained = 0;
     b->received = b->sent = 0;
     b->birthday = timeout_monotonic();
     b->io = backend;
@@ -72,16 +73,26 @@ static void buffer_reserve(lua_State *L, buffer *b, size_t room) {
 }
 
 /* Reads at most `max` more bytes into the buffer (making room for `room`),
- * waiting as the timeout allows. IO_DONE, IO_CLOSED, IO_TIMEOUT or errno. */
+ * waiting as the timeout allows. IO_DONE, IO_CLOSED, IO_TIMEOUT or errno.
+ * A plain socket's read that got less than it asked for emptied the kernel's
+ * queue; in a socket.co task the next read then waits first (epoll is
+ * level-triggered: data that came meanwhile wakes it at once) instead of
+ * spending a recv on EAGAIN. Outside a task the read comes first as before:
+ * there a wait costs a poll() of its own. */
 static int buffer_more(lua_State *L, buffer *b, size_t room, size_t max, timeout *tm) {
     buffer_reserve(L, b, room);
     size_t n = b->cap - b->last;
     if (n > max) n = max;
+    if (b->drained) {
+        b->drained = 0;                            /* the restart reads first */
+        if (wait_wouldyield(tm)) wait_fd(*b->io->fd, WAIT_R, tm);
+    }
     for (;;) {
         size_t got;
         int err = b->io->recv(b->io->ctx, b->data + b->last, n, &got);
         if (err == IO_DONE) {
             b->last += got;
+            b->drained = got < n && b->io->pending == NULL;
             return IO_DONE;
         }
         if (err != IO_WANTREAD && err != IO_WANTWRITE) return err;

@@ -13,6 +13,7 @@
 typedef struct buffer {
     char *data;                     /* init or a heap block */
     size_t first, last, cap;
+    int drained;                    /* the last read found the socket's queue empty */
     lua_Integer received, sent;
     double birthday;
     io *io;

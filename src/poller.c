@@ -19,12 +19,22 @@
 
 #define POLLER "poller"
 
+/* The registration set() made last for an fd, and the token it was made
+ * with (0: none). A set() with the same token and events is already in the
+ * kernel: the token names one descriptor for its lifetime (wait.c). */
+typedef struct poller_reg {
+    int ev;
+    lua_Integer token;
+} poller_reg;
+
 typedef struct poller {
     int fd;                       /* the epoll fd (-1 when closed; -1 always with poll) */
     int closed;
     size_t n, cap;                /* ready events buffer, or the poll() array */
 #ifdef __linux__
     struct epoll_event *ev;
+    struct poller_reg *reg;       /* per fd: what set() registered last, and for whom */
+    size_t nreg;
 #else
     struct pollfd *pfd;
 #endif
@@ -93,13 +103,36 @@ static int poller_new(lua_State *L) {
     return 1;
 }
 
-/* p:set(fd|socket, events): "" removes; returns 1 or nil, err. */
+#ifdef __linux__
+/* Remembers what the kernel now holds for fd (after a successful epoll_ctl:
+ * fd is open, so the table is bounded by the descriptor limit). */
+static void poller_remember(lua_State *L, poller *p, int fd, int ev, lua_Integer token) {
+    size_t need = (size_t) fd + 1;
+    if (need > p->nreg) {
+        size_t old = p->nreg;
+        p->reg = poller_grow(L, p->reg, &p->nreg, need, sizeof *p->reg);
+        memset(p->reg + old, 0, (p->nreg - old) * sizeof *p->reg);
+    }
+    p->reg[fd].ev = ev;
+    p->reg[fd].token = token;
+}
+#endif
+
+/* p:set(fd|socket, events [, token]): "" removes; returns 1 or nil, err.
+ * With a token (socket.co passes the one a wait yielded), a set that repeats
+ * the last one made with the same token makes no system call. */
 static int poller_set(lua_State *L) {
     poller *p = poller_check(L);
     int fd = poller_tofd(L, 2);
     int ev = poller_events(L, 3);
+    lua_Integer token = luaL_optinteger(L, 4, 0);
     if (fd < 0) luaL_argerror(L, 2, "closed or invalid descriptor");
 #ifdef __linux__
+    if (token != 0 && (size_t) fd < p->nreg && p->reg[fd].token == token && p->reg[fd].ev == ev) {
+        lua_pushinteger(L, 1);
+        return 1;
+    }
+    if ((size_t) fd < p->nreg) p->reg[fd].token = 0;   /* unknown until the call succeeds */
     struct epoll_event e;
     memset(&e, 0, sizeof e);
     e.events = ((ev & WAIT_R) ? EPOLLIN : 0) | ((ev & WAIT_W) ? EPOLLOUT : 0);
@@ -117,6 +150,7 @@ static int poller_set(lua_State *L) {
         lua_pushstring(L, strerror(errno));
         return 2;
     }
+    if (token != 0 || (size_t) fd < p->nreg) poller_remember(L, p, fd, ev, token);
 #else
     size_t i = 0;
     while (i < p->n && p->pfd[i].fd != fd) i++;
@@ -217,6 +251,9 @@ static int poller_close(lua_State *L) {
 #ifdef __linux__
         f(ud, p->ev, p->cap * sizeof *p->ev, 0);
         p->ev = NULL;
+        f(ud, p->reg, p->nreg * sizeof *p->reg, 0);
+        p->reg = NULL;
+        p->nreg = 0;
 #else
         f(ud, p->pfd, p->cap * sizeof *p->pfd, 0);
         p->pfd = NULL;

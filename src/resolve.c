@@ -317,7 +317,7 @@ static int resolve_lua_wait(lua_State *L) {
     if (r->state == RESOLVE_LIVE && resolve_done(r) == NULL && limit != 0 && wait_intask(L)) {
         lua_settop(L, 2);
         double deadline = wait_argdeadline(L, 2, limit);
-        return wait_yield(L, r->base.fd, WAIT_R, deadline, 0, resolve_wait_k);
+        return wait_yield(L, r->base.fd, WAIT_R, deadline, 0, 0, resolve_wait_k);
     }
     timeout tm;
     timeout_init(&tm, limit, -1);

@@ -109,6 +109,7 @@ static int stream_meth_getfd(lua_State *L) {
 static int stream_meth_setfd(lua_State *L) {
     stream *t = stream_checkany(L, 1);
     t->base.fd = class_checkfd(L, 2);
+    timeout_newfd(&t->tm);
     return 0;
 }
 

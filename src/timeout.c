@@ -30,6 +30,12 @@ void timeout_init(timeout *tm, double block, double total) {
     tm->yielder = NULL;
     tm->progress = 0;
     tm->waitend = -1;
+    timeout_newfd(tm);
+}
+
+void timeout_newfd(timeout *tm) {
+    tm->waittoken = 0;
+    tm->waitfd = -1;
 }
 
 /* Only a limited timeout needs the clock; skip it on the common path. */
@@ -130,7 +136,7 @@ static int timeout_sleep_k(lua_State *L, int status, lua_KContext ctx) {
 static int timeout_lua_sleep(lua_State *L) {
     double n = luaL_checknumber(L, 1);
     if (n > 0 && wait_intask(L))
-        return wait_yield(L, -1, 0, timeout_monotonic() + n, 0, timeout_sleep_k);
+        return wait_yield(L, -1, 0, timeout_monotonic() + n, 0, 0, timeout_sleep_k);
     wait_sleep(n);
     return 0;
 }

@@ -23,9 +23,13 @@ typedef struct timeout {
     size_t progress;   /* what the call had done before it yielded (bytes sent, address index) */
     double waitend;    /* monotonic deadline of the wait that yielded (< 0: none); on
                         * a restart past it, that wait has run out (b bounds each wait) */
+    lua_Integer waittoken; /* names waitfd for the scheduler's cache of epoll registrations */
+    int waitfd;        /* (wait.c): 0 or another fd means "ask for a new token" */
 } timeout;
 
 void timeout_init(timeout *tm, double block, double total);
+/* The object's descriptor changed (setfd): its next wait gets a new token. */
+void timeout_newfd(timeout *tm);
 /* Marks the start of a blocking call that never yields. */
 void timeout_markstart(timeout *tm);
 /* Marks the start of a yieldable call: `k` restarts it (see WAIT_RESTART).

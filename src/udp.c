@@ -190,6 +190,7 @@ static int udp_meth_getfd(lua_State *L) {
 static int udp_meth_setfd(lua_State *L) {
     udp *u = class_checkgroup(L, 1, UDP_ANY);
     u->base.fd = class_checkfd(L, 2);
+    timeout_newfd(&u->tm);
     return 0;
 }
 

@@ -332,6 +332,7 @@ static int unix_dgram_getfd(lua_State *L) {
 static int unix_dgram_setfd(lua_State *L) {
     unix_dgram *d = class_checkgroup(L, 1, UNIX_DGRAM_ANY);
     d->base.fd = class_checkfd(L, 2);
+    timeout_newfd(&d->tm);
     return 0;
 }
 

@@ -10,6 +10,7 @@
 
 static const char wait_sentinel = 0;   /* its address marks our yields */
 #define WAIT_SENTINEL "netsocket.waitsentinel"
+#define WAIT_TOKENS "netsocket.waittokens"
 
 /* socket.ssl.core links its own copy of this file, so the first library
  * to yield keeps its address in the registry and every library yields that
@@ -36,12 +37,34 @@ int wait_intask(lua_State *L) {
     return in;
 }
 
-int wait_yield(lua_State *L, int fd, int what, double deadline, lua_KContext ctx, lua_KFunction k) {
+int wait_yield(lua_State *L, int fd, int what, double deadline, lua_Integer token,
+               lua_KContext ctx, lua_KFunction k) {
     wait_pushsentinel(L);
     lua_pushinteger(L, fd);
     lua_pushinteger(L, what);
     lua_pushnumber(L, deadline);
-    return lua_yieldk(L, 4, ctx, k);
+    lua_pushinteger(L, token);
+    return lua_yieldk(L, 5, ctx, k);
+}
+
+/* The scheduler keeps an fd registered between waits and skips the
+ * epoll_ctl when the same descriptor waits again. A number alone cannot
+ * tell: a socket collected without close() frees its fd unannounced, and a
+ * new socket may get the same number while epoll has dropped the old
+ * registration. So an object names the descriptor it waits on with a token,
+ * unique in this lua_State (a registry counter shared with socket.ssl.core),
+ * taken anew whenever its fd changes. */
+static lua_Integer wait_token(lua_State *L, timeout *tm, int fd) {
+    if (tm->waittoken == 0 || tm->waitfd != fd) {
+        lua_Integer n = 0;
+        if (lua_getfield(L, LUA_REGISTRYINDEX, WAIT_TOKENS) == LUA_TNUMBER) n = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        lua_pushinteger(L, ++n);
+        lua_setfield(L, LUA_REGISTRYINDEX, WAIT_TOKENS);
+        tm->waittoken = n;
+        tm->waitfd = fd;
+    }
+    return tm->waittoken;
 }
 
 void wait_closing(lua_State *L, int fd) {
@@ -73,7 +96,13 @@ static void wait_maybeyield(timeout *tm, int fd, int what, double left) {
     tm->resumed = 1;
     tm->yielder = tm->L;
     tm->waitend = left < 0 ? -1 : timeout_monotonic() + left;
-    wait_yield(tm->L, fd, what, left < 0 ? -1 : timeout_monotonic() + left, tm->nargs, tm->k);
+    wait_yield(tm->L, fd, what, tm->waitend, fd < 0 ? 0 : wait_token(tm->L, tm, fd), tm->nargs, tm->k);
+}
+
+int wait_wouldyield(const timeout *tm) {
+    if (tm == NULL || tm->L == NULL || tm->k == NULL || !lua_isyieldable(tm->L)) return 0;
+    if (tm->again && tm->waitend >= 0 && timeout_monotonic() >= tm->waitend) return 0;
+    return timeout_left(tm) != 0 && wait_intask(tm->L);
 }
 
 /* Rounds up so that a wait never ends before its deadline. */

@@ -40,8 +40,13 @@ void wait_sleep(double seconds);
 int wait_intask(lua_State *L);
 /* Yields the task L to the scheduler: wait for fd (-1: none) becoming
  * readable/writable (`what`), or until the monotonic `deadline` (< 0: none);
- * then `k` runs with ctx. Does not return. */
-int wait_yield(lua_State *L, int fd, int what, double deadline, lua_KContext ctx, lua_KFunction k);
+ * then `k` runs with ctx. `token` names the descriptor for the scheduler's
+ * registration cache (0: do not cache). Does not return. */
+int wait_yield(lua_State *L, int fd, int what, double deadline, lua_Integer token,
+               lua_KContext ctx, lua_KFunction k);
+/* Whether wait_fd with tm would yield to the scheduler now rather than poll
+ * (and rather than end a restarted wait that has run out). */
+int wait_wouldyield(const timeout *tm);
 /* Tells socket.co (if loaded) that fd is about to be closed, so that a task
  * waiting on it wakes up (and finds its socket closed). */
 void wait_closing(lua_State *L, int fd);

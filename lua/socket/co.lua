@@ -105,20 +105,22 @@ local function wake(rec)
   ready[#ready + 1] = rec
 end
 
--- Adds rec to fd's waiters; false when the fd was closed under us.
-local function listen(rec, f, b)
+-- Adds rec to fd's waiters; false when the fd was closed under us. With the
+-- token of the object that waits, the poller skips the epoll_ctl when that
+-- descriptor is already registered so (the lingering read interest).
+local function listen(rec, f, b, token)
   local w = fdwait[f]
   if not w then w = { {}, {} }; fdwait[f] = w end
   if b & 1 ~= 0 then w[1][rec] = true end
   if b & 2 ~= 0 then w[2][rec] = true end
-  return poller:set(f, interest(f))
+  return poller:set(f, interest(f), token)
 end
 
--- What a task yielded: fd (or {fd, bits, ...}), bits, deadline.
+-- What a task yielded: fd (or {fd, bits, ...}), bits, deadline, token.
 -- A task keeps one timer entry while its deadlines only move later (a
 -- socket timeout renewed at every wait): the entry is pushed back with the
 -- current deadline when it comes due, instead of a new entry per wait.
-local function register(rec, fd, bits, deadline)
+local function register(rec, fd, bits, deadline, token)
   rec.waiting = true
   if type(fd) == "table" then
     rec.fds = fd
@@ -127,7 +129,7 @@ local function register(rec, fd, bits, deadline)
     end
   elseif fd >= 0 then
     rec.fd, rec.bits = fd, bits
-    if not listen(rec, fd, bits) then wake(rec) return end
+    if not listen(rec, fd, bits, token) then wake(rec) return end
   end
   rec.deadline = deadline
   if deadline >= 0 then
@@ -149,12 +151,12 @@ end
 -- Resumes one task; returns false, err when it raised and nobody took it.
 local function run(rec)
   local args = rec.args
-  local ok, a, b, c, d
+  local ok, a, b, c, d, e
   if args then
     rec.args = nil
-    ok, a, b, c, d = resume(rec.co, unpack(args, 1, args.n))
+    ok, a, b, c, d, e = resume(rec.co, unpack(args, 1, args.n))
   else
-    ok, a, b, c, d = resume(rec.co)
+    ok, a, b, c, d, e = resume(rec.co)
   end
   if not ok then
     finish(rec)
@@ -167,7 +169,7 @@ local function run(rec)
   if cstatus(rec.co) == "dead" then
     finish(rec)
   elseif a == co._WAIT then
-    register(rec, b, c, d)
+    register(rec, b, c, d, e)
   else
     ready[#ready + 1] = rec                         -- a plain coroutine.yield: go on later
   end
