@@ -85,7 +85,7 @@ static int buffer_more(lua_State *L, buffer *b, size_t room, size_t max, timeout
     if (n > max) n = max;
     if (b->drained) {
         b->drained = 0;                            /* the restart reads first */
-        if (wait_wouldyield(tm)) wait_fd(*b->io->fd, WAIT_R, tm);
+        wait_tryyield(*b->io->fd, WAIT_R, tm);
     }
     for (;;) {
         size_t got;

@@ -90,19 +90,26 @@ void wait_argleft(lua_State *L, int idx) {
     lua_replace(L, idx);
 }
 
-/* In a task: hands the wait to the scheduler (never returns). */
-static void wait_maybeyield(timeout *tm, int fd, int what, double left) {
-    if (tm == NULL || tm->L == NULL || tm->k == NULL || left == 0 || !wait_intask(tm->L)) return;
+/* Hands the wait to the scheduler (never returns); the caller checked that
+ * tm's thread is a task that may yield and that `left` is not 0. */
+static void wait_yieldtm(timeout *tm, int fd, int what, double left) {
     tm->resumed = 1;
     tm->yielder = tm->L;
     tm->waitend = left < 0 ? -1 : timeout_monotonic() + left;
     wait_yield(tm->L, fd, what, tm->waitend, fd < 0 ? 0 : wait_token(tm->L, tm, fd), tm->nargs, tm->k);
 }
 
-int wait_wouldyield(const timeout *tm) {
-    if (tm == NULL || tm->L == NULL || tm->k == NULL || !lua_isyieldable(tm->L)) return 0;
-    if (tm->again && tm->waitend >= 0 && timeout_monotonic() >= tm->waitend) return 0;
-    return timeout_left(tm) != 0 && wait_intask(tm->L);
+/* In a task: hands the wait to the scheduler (never returns). */
+static void wait_maybeyield(timeout *tm, int fd, int what, double left) {
+    if (tm == NULL || tm->L == NULL || tm->k == NULL || left == 0 || !wait_intask(tm->L)) return;
+    wait_yieldtm(tm, fd, what, left);
+}
+
+void wait_tryyield(int fd, int what, timeout *tm) {
+    if (fd < 0 || tm == NULL || tm->L == NULL || tm->k == NULL || !lua_isyieldable(tm->L)) return;
+    if (tm->again && tm->waitend >= 0 && timeout_monotonic() >= tm->waitend) return;
+    double left = timeout_left(tm);
+    if (left != 0 && wait_intask(tm->L)) wait_yieldtm(tm, fd, what, left);
 }
 
 /* Rounds up so that a wait never ends before its deadline. */

@@ -44,9 +44,10 @@ int wait_intask(lua_State *L);
  * registration cache (0: do not cache). Does not return. */
 int wait_yield(lua_State *L, int fd, int what, double deadline, lua_Integer token,
                lua_KContext ctx, lua_KFunction k);
-/* Whether wait_fd with tm would yield to the scheduler now rather than poll
- * (and rather than end a restarted wait that has run out). */
-int wait_wouldyield(const timeout *tm);
+/* In a task whose wait with tm would yield to the scheduler now (not a
+ * restart whose wait has run out, not a zero timeout), yields for fd as
+ * wait_fd would (no return); otherwise returns and nothing happened. */
+void wait_tryyield(int fd, int what, timeout *tm);
 /* Tells socket.co (if loaded) that fd is about to be closed, so that a task
  * waiting on it wakes up (and finds its socket closed). */
 void wait_closing(lua_State *L, int fd);

@@ -27,10 +27,11 @@ local live = {}                                     -- thread -> task record
 local nlive = 0
 local ready = {}                                    -- records to resume next
 local spare = {}                                    -- the other one of the two ready lists
-local fdwait = {}                                   -- fd -> {[1]={[rec]=true}, [2]={...}}
 local heap = {}                                     -- timers: {at, rec}, one per task at most
 local poller = assert(socket.poller())
+local padd, premove, pcollect, ptake = poller._add, poller._remove, poller._collect, poller._take
 local out = {}
+local WAIT                                          -- what wait.c yields first (set below)
 
 local function heappush(e)
   local i = #heap + 1
@@ -61,37 +62,21 @@ local function heappop()
   return top
 end
 
--- The poller's interest in fd: "r", "w", "rw" or "" from who waits on it.
-local function interest(fd)
-  local w = fdwait[fd]
-  local r, wr = w and next(w[1]) ~= nil, w and next(w[2]) ~= nil
-  local ev = (r and "r" or "") .. (wr and "w" or "")
-  if ev == "" then fdwait[fd] = nil end
-  return ev
-end
-
--- A read interest outlives its wait: the task usually reads again soon, and
--- the next register() then costs one epoll_ctl(MOD) instead of an ADD
--- after a DEL. An fd that turns ready with nobody waiting is dropped in
--- step(). A write interest is dropped at once (a writable socket would
--- wake the loop on every turn).
-local function forget(rec, fd, bits)
-  local w = fdwait[fd]
-  if w then
-    w[1][rec], w[2][rec] = nil, nil
-    if bits & 2 ~= 0 then poller:set(fd, interest(fd)) end
-  end
-end
-
+-- Who waits on which fd lives in the poller (poller.c, "Waiters"): _add
+-- registers a task record, _collect waits and hands back the records whose
+-- fd is ready (already taken off that fd), _remove and _take drop them.
+-- A read interest outlives its wait there, and a wait that repeats the last
+-- registration of the same descriptor (the token from wait.c) costs no
+-- system call.
 local function unregister(rec)
   local fd = rec.fd
   if fd then                                        -- one fd (the usual case)
-    forget(rec, fd, rec.bits)
+    premove(poller, fd, rec.bits, rec)
     rec.fd = nil
   else
     local fds = rec.fds
     if fds then                                     -- a set, from select
-      for i = 1, #fds, 2 do forget(rec, fds[i], fds[i + 1]) end
+      for i = 1, #fds, 2 do premove(poller, fds[i], fds[i + 1], rec) end
       rec.fds = nil
     end
   end
@@ -105,32 +90,21 @@ local function wake(rec)
   ready[#ready + 1] = rec
 end
 
--- Adds rec to fd's waiters; false when the fd was closed under us. With the
--- token of the object that waits, the poller skips the epoll_ctl when that
--- descriptor is already registered so (the lingering read interest).
-local function listen(rec, f, b, token)
-  local w = fdwait[f]
-  if not w then w = { {}, {} }; fdwait[f] = w end
-  if b & 1 ~= 0 then w[1][rec] = true end
-  if b & 2 ~= 0 then w[2][rec] = true end
-  return poller:set(f, interest(f), token)
-end
-
 -- What a task yielded: fd (or {fd, bits, ...}), bits, deadline, token.
 -- A task keeps one timer entry while its deadlines only move later (a
 -- socket timeout renewed at every wait): the entry is pushed back with the
 -- current deadline when it comes due, instead of a new entry per wait.
 local function register(rec, fd, bits, deadline, token)
   rec.waiting = true
-  if type(fd) == "table" then
+  if bits ~= 0 then                                 -- one fd (wait.c): the usual case
+    rec.fd, rec.bits = fd, bits
+    if not padd(poller, fd, bits, token, rec) then wake(rec) return end   -- look again now
+  elseif type(fd) == "table" then                   -- a set, from select
     rec.fds = fd
     for i = 1, #fd, 2 do
-      if not listen(rec, fd[i], fd[i + 1]) then wake(rec) return end   -- look again now
+      if not padd(poller, fd[i], fd[i + 1], nil, rec) then wake(rec) return end
     end
-  elseif fd >= 0 then
-    rec.fd, rec.bits = fd, bits
-    if not listen(rec, fd, bits, token) then wake(rec) return end
-  end
+  end                                               -- else only a deadline (sleep, backoff)
   rec.deadline = deadline
   if deadline >= 0 then
     local e = rec.timer
@@ -166,10 +140,10 @@ local function run(rec)
     end
     return false, a
   end
-  if cstatus(rec.co) == "dead" then
-    finish(rec)
-  elseif a == co._WAIT then
+  if a == WAIT then                                 -- a wait (a finished task returns nothing)
     register(rec, b, c, d, e)
+  elseif cstatus(rec.co) == "dead" then
+    finish(rec)
   else
     ready[#ready + 1] = rec                         -- a plain coroutine.yield: go on later
   end
@@ -178,7 +152,7 @@ end
 
 function co.spawn(fn, ...)
   assert(type(fn) == "function", "bad argument #1 to 'spawn' (function expected)")
-  local t = create(fn)
+  local t = create(function(...) fn(...) end)      -- returns nothing: never taken for a wait
   local rec = { co = t, args = pack(...), waiting = false, deadline = -1 }
   live[t], tasks[t] = rec, true
   nlive = nlive + 1
@@ -198,16 +172,16 @@ function co.step(timeout)
     if d < 0 then d = 0 end
     if limit < 0 or d < limit then limit = d end
   end
-  if next(fdwait) == nil and not heap[1] and limit < 0 then limit = 0 end
-  local n = poller:wait(limit, out)
-  for i = 1, 2 * n, 2 do
-    local fd, bits = out[i], out[i + 1]
-    local w, woke = fdwait[fd], false
-    if w then
-      if bits & 1 ~= 0 then for rec in pairs(w[1]) do wake(rec); woke = true end end
-      if bits & 2 ~= 0 then for rec in pairs(w[2]) do wake(rec); woke = true end end
+  local n = pcollect(poller, limit, out)               -- no waiters, no timers: no waiting
+  for i = 1, n do
+    local rec = out[i]
+    out[i] = nil                                    -- holds no finished task alive
+    if rec.waiting then                             -- else already woken (a select set)
+      rec.waiting = false
+      if rec.fds or rec.bits == 3 then unregister(rec) end   -- the rest of a set
+      rec.fd, rec.deadline = nil, -1
+      ready[#ready + 1] = rec
     end
-    if not woke then poller:set(fd, interest(fd)) end   -- a lingering interest (unregister)
   end
   local t = now()
   while heap[1] and heap[1][1] <= t do
@@ -285,14 +259,12 @@ local function spawnclient(handler, client, server, tlsaccept)
 end
 
 -- A socket is being closed: whoever waits on its fd wakes and finds it so.
+local closing = {}
 local function onclose(fd)
-  local w = fdwait[fd]
-  if not w then return end
-  for rec in pairs(w[1]) do wake(rec) end
-  for rec in pairs(w[2]) do wake(rec) end
-  poller:set(fd, "")
+  for i = 1, ptake(poller, fd, closing) do wake(closing[i]) end
 end
 
-co._WAIT = socket._cosetup(tasks, spawnclient, stopped, onclose)
+WAIT = socket._cosetup(tasks, spawnclient, stopped, onclose)
+co._WAIT = WAIT
 
 return co

@@ -27,6 +27,9 @@ local RAISES = {
   -- a closed poller raises on set and wait, and so does poller:set with a
   -- closed socket (co_spec: "wrong arguments raise, naming the argument")
   ["poller set"] = "poller is closed", ["poller wait"] = "poller is closed",
+  -- and so do socket.co's own methods
+  ["poller _add"] = "poller is closed", ["poller _remove"] = "poller is closed",
+  ["poller _collect"] = "poller is closed", ["poller _take"] = "poller is closed",
   ["(poller)"] = "bad argument #1 to 'set' (closed or invalid descriptor)",
   -- a released context is no context: LuaSec's "invalid context"
   ["ssl{context} (wrap)"] = "(invalid context)", ["ssl{context} (setssl)"] = "(invalid context)",

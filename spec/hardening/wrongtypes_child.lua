@@ -149,6 +149,8 @@ local METHODS = {
   -- poller
   set = function() return table.pack(hold(socket.udp4()), "r") end,
   wait = args(0),
+  _add = function() return table.pack(hold(socket.udp4()):getfd(), 1, 0, {}) end,
+  _remove = args(0, 1, {}), _collect = args(0, {}), _take = args(0, {}),
   -- dns{address}
   cancel = args(), getip = args(), getips = args(), gethostname = args(),
   get_ip = args(), get_status = args(), get_hostname = args(), wait_until_resolved = args(0),
@@ -231,6 +233,7 @@ local SKIP = {
   -- an empty poller without a timeout waits for ever
   ["poller.wait:2:nil"] = "no timeout: waits for ever", ["poller.wait:2:inf"] = "waits for ever",
   ["poller.wait:2:maxint"] = "waits 2^63 s",
+  ["poller._collect:2:inf"] = "waits for ever", ["poller._collect:2:maxint"] = "waits 2^63 s",
   -- a per-call timeout that overrides the object's 0
   ["receivesome:3:inf"] = "waits for ever for a silent peer",
   ["receivesome:3:maxint"] = "waits 2^63 s for a silent peer",

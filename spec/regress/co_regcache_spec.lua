@@ -236,3 +236,80 @@ describe("socket.co syscalls per round trip", function()
     assert.is_true(ctl <= 10, "epoll_ctl: " .. ctl)
   end)
 end)
+
+-- The poller keeps one task per fd and direction, or a set when several
+-- wait on the same one (select in several tasks, a reader and selects).
+describe("socket.co with several tasks waiting on one fd", function()
+  it("wakes every task that waits to read the same socket", function()
+    local c, p = H.pair()
+    c:settimeout(5)
+    local woke, line = 0, nil
+    for _ = 1, 3 do
+      co.spawn(function()
+        local r = socket.select({ c }, nil, 5)
+        if r[1] == c then woke = woke + 1 end
+      end)
+    end
+    -- whichever runs first, the second line stays buffered: c stays ready
+    co.spawn(function() line = c:receive("*l") end)
+    co.spawn(function() co.sleep(0.05); p:send("for all\nand more\n") end)
+    local ok, err = co.run(5)
+    c:close() p:close()
+    assert.is_true(ok, tostring(err))
+    assert.equal(3, woke)
+    assert.equal("for all", line)
+  end)
+
+  it("keeps the other waiter when one of two times out", function()
+    local c, p = H.pair()
+    local r1, r2
+    co.spawn(function() r1 = table.pack(socket.select({ c }, nil, 0.05)) end)
+    co.spawn(function() r2 = table.pack(socket.select({ c }, nil, 5)) end)
+    co.spawn(function() co.sleep(0.2); p:send("late") end)
+    local ok, err = co.run(2)                      -- r2's own 5 s would hide a lost wake-up
+    c:close() p:close()
+    assert.is_true(ok, tostring(err))
+    assert.equal("timeout", r1[3])
+    assert.equal(c, r2[1][1])
+  end)
+
+  it("drops the rest of a select set once one of its sockets is ready", function()
+    local a, pa = H.pair()
+    local b, pb = H.pair()
+    a:settimeout(5)
+    local first, later
+    co.spawn(function()
+      first = socket.select({ a, b }, nil, 5)[1]
+      co.sleep(0.1)                                -- a turns readable meanwhile
+      later = a:receive("*l")
+    end)
+    co.spawn(function()
+      co.sleep(0.05); pb:send("b\n")
+      co.sleep(0.01); pa:send("a\n")
+    end)
+    local ok, err = co.run(5)
+    a:close() b:close() pa:close() pb:close()
+    assert.is_true(ok, tostring(err))
+    assert.equal(b, first)
+    assert.equal("a", later)
+  end)
+
+  it("wakes every waiter of a socket that is closed", function()
+    local c, p = H.pair()
+    c:settimeout(5)
+    local results = {}
+    for i = 1, 3 do
+      co.spawn(function() results[i] = table.pack(c:receive("*l")) end)
+    end
+    co.spawn(function() co.sleep(0.05); c:close() end)
+    local t0 = socket.gettime()
+    local ok, err = co.run(5)
+    p:close()
+    assert.is_true(ok, tostring(err))
+    assert.is_true(socket.gettime() - t0 < 2, "the waiters were not woken by the close")
+    for i = 1, 3 do
+      assert.is_nil(results[i][1])
+      assert.equal("closed", results[i][2])
+    end
+  end)
+end)
