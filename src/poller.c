@@ -165,13 +165,14 @@ static int poller_apply(lua_State *L, poller *p, int fd, int ev, lua_Integer tok
         if (i < p->n) p->pfd[i] = p->pfd[--p->n];
     } else {
         if (i == p->n) {
+            if (fcntl(fd, F_GETFD) == -1) return errno;   /* as epoll_ctl: an open fd only */
             p->pfd = poller_grow(L, p->pfd, &p->cap, p->n + 1, sizeof *p->pfd);
             p->pfd[p->n++].fd = fd;
         }
         p->pfd[i].events = (short) (((ev & WAIT_R) ? POLLIN : 0) | ((ev & WAIT_W) ? POLLOUT : 0));
     }
 #endif
-    if (r == NULL && token == 0) return 0;         /* plain set(): nothing to remember */
+    if (r == NULL && (token == 0 || ev == 0)) return 0;   /* nothing worth remembering */
     r = poller_reg_of(L, p, fd);
     r->ev = ev;
     r->token = token;
@@ -386,12 +387,6 @@ static int poller_add(lua_State *L) {
     luaL_checkany(L, 5);
     luaL_argcheck(L, fd >= 0 && fd <= 2147483647, 2, "invalid descriptor");
     luaL_argcheck(L, bits >= WAIT_R && bits <= (WAIT_R | WAIT_W), 3, "events must be 1, 2 or 3");
-#ifndef __linux__
-    if ((size_t) fd >= p->nreg && fcntl((int) fd, F_GETFD) == -1) {   /* poll() takes any number */
-        lua_pushboolean(L, 0);
-        return 1;
-    }
-#endif
     poller_reg *r = (size_t) fd < p->nreg ? &p->reg[fd] : NULL;
     int ev = (int) bits;
     if (r != NULL) ev |= poller_needed(r);
@@ -400,6 +395,8 @@ static int poller_add(lua_State *L) {
         return 1;
     }
     r = poller_reg_of(L, p, (int) fd);
+    r->ev = ev;                                    /* apply may not have made the entry */
+    r->token = token;
     lua_getiuservalue(L, 1, 1);
     int wt = lua_gettop(L);
     lua_Integer before = r->nr + r->nw;

@@ -99,6 +99,13 @@ static int stream_gc(lua_State *L) {
     return 0;
 }
 
+/* __close, unlike __gc, can find tasks waiting on the object: wake them. */
+static int stream_tbc(lua_State *L) {
+    stream *t = class_testgroup(L, 1, STREAM_CLS->any);
+    if (t != NULL) wait_closing(L, t->base.fd);
+    return stream_gc(L);
+}
+
 static int stream_meth_getfd(lua_State *L) {
     stream *t = stream_checkany(L, 1);
     lua_pushinteger(L, t->base.fd);
@@ -479,7 +486,7 @@ void stream_register(lua_State *L, const stream_classes *cls, const luaL_Reg *ex
     };
     static const luaL_Reg meta[] = {
         {"__gc", stream_gc},
-        {"__close", stream_gc},
+        {"__close", stream_tbc},
         {"__tostring", class_tostring},
         {NULL, NULL}
     };

@@ -170,6 +170,15 @@ static int udp_meth_close(lua_State *L) {
     return udp_pushok(L);
 }
 
+static int udp_gc(lua_State *L);
+
+/* __close, unlike __gc, can find tasks waiting on the object: wake them. */
+static int udp_tbc(lua_State *L) {
+    udp *u = class_testgroup(L, 1, UDP_ANY);
+    if (u != NULL) wait_closing(L, u->base.fd);
+    return udp_gc(L);
+}
+
 /* __gc and __close: release the fd whatever state the object is in. */
 static int udp_gc(lua_State *L) {
     udp *u = class_testgroup(L, 1, UDP_ANY);    /* a metamethod can be called on anything */
@@ -374,7 +383,7 @@ void udp_open(lua_State *L) {
     };
     static const luaL_Reg meta[] = {
         {"__gc", udp_gc},
-        {"__close", udp_gc},
+        {"__close", udp_tbc},
         {"__tostring", class_tostring},
         {NULL, NULL}
     };

@@ -324,6 +324,13 @@ static int unix_dgram_gc(lua_State *L) {
     return 0;
 }
 
+/* __close, unlike __gc, can find tasks waiting on the object: wake them. */
+static int unix_dgram_tbc(lua_State *L) {
+    unix_dgram *d = class_testgroup(L, 1, UNIX_DGRAM_ANY);
+    if (d != NULL) wait_closing(L, d->base.fd);
+    return unix_dgram_gc(L);
+}
+
 static int unix_dgram_getfd(lua_State *L) {
     lua_pushinteger(L, ((unix_dgram *) class_checkgroup(L, 1, UNIX_DGRAM_ANY))->base.fd);
     return 1;
@@ -384,7 +391,7 @@ static void unix_dgram_open(lua_State *L) {
     };
     static const luaL_Reg meta[] = {
         {"__gc", unix_dgram_gc},
-        {"__close", unix_dgram_gc},
+        {"__close", unix_dgram_tbc},
         {"__tostring", class_tostring},
         {NULL, NULL}
     };

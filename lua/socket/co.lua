@@ -261,7 +261,11 @@ end
 -- A socket is being closed: whoever waits on its fd wakes and finds it so.
 local closing = {}
 local function onclose(fd)
-  for i = 1, ptake(poller, fd, closing) do wake(closing[i]) end
+  for i = 1, ptake(poller, fd, closing) do
+    local rec = closing[i]
+    closing[i] = nil                                -- holds no finished task alive
+    wake(rec)
+  end
 end
 
 WAIT = socket._cosetup(tasks, spawnclient, stopped, onclose)

@@ -313,3 +313,85 @@ describe("socket.co with several tasks waiting on one fd", function()
     end
   end)
 end)
+
+-- Found in review: a wait without a token (select in a task, a DNS wait) on
+-- an fd the poller had no entry for left the kernel watching what the
+-- poller's table said was not watched: once woken, the fd stayed in the
+-- epoll set and every step returned at once (a busy loop until it was
+-- read). A fresh process, so that the first wait is such a one.
+describe("socket.co waits without a token", function()
+  local function steps(body)
+    local h = H.child([[
+      local co = require("socket.co")
+      local srv = assert(socket.bind("127.0.0.1", 0))
+      local _, port = srv:getsockname()
+      local c = assert(socket.connect("127.0.0.1", port))
+      local s = assert(srv:accept())
+      local first = ]] .. body .. [[
+
+      co.spawn(function()
+        first(c)
+        co.sleep(0.3)                             -- c stays readable, unread
+        assert(c:receive("*l") == "hi")
+      end)
+      co.spawn(function() co.sleep(0.05); s:send("hi\n") end)
+      local n = 0
+      while co.step() > 0 and n < 100000 do n = n + 1 end
+      print("steps", n)
+    ]])
+    local out = h.wait()
+    return tonumber(out:match("steps\t(%d+)")), out
+  end
+
+  it("does not spin after a select in a task woke on a socket it did not read", function()
+    local n, out = steps("function(c) assert(socket.select({ c }, nil, 2)[1] == c) end")
+    assert.is_not_nil(n, out)
+    assert.is_true(n < 50, "steps: " .. n)
+  end)
+
+  it("does not spin after a DNS wait in a task", function()
+    local n, out = steps([[function()
+      local r = assert(require("socket.dns").resolve("localhost", "inet"))
+      assert(r:wait(2))
+    end]])
+    assert.is_not_nil(n, out)
+    assert.is_true(n < 50, "steps: " .. n)
+  end)
+end)
+
+describe("poller:set removing an fd it never had", function()
+  local function rss()
+    local f = assert(io.open("/proc/self/status"))
+    local kb = tonumber(f:read("a"):match("VmRSS:%s*(%d+)"))
+    f:close()
+    return kb
+  end
+
+  it("keeps no table entry for it, however large the number", function()
+    local p = assert(socket.poller())
+    local before = rss()
+    assert.equal(1, p:set(4000000, "", 7))       -- an entry would be 96 MB of zeroes
+    assert.is_true(rss() - before < 16 * 1024, "RSS grew by " .. (rss() - before) .. " kB")
+    p:close()
+  end)
+end)
+
+describe("a socket closed by a <close> variable", function()
+  it("wakes the tasks waiting on it", function()
+    local c, p = H.pair()
+    c:settimeout(5)
+    local r
+    co.spawn(function() r = table.pack(c:receive("*l")) end)
+    co.spawn(function()
+      co.sleep(0.05)
+      local tbc <close> = c  -- luacheck: ignore 211 (closed when this block ends)
+    end)
+    local t0 = socket.gettime()
+    local ok, err = co.run(3)
+    p:close()
+    assert.is_true(ok, tostring(err))
+    assert.is_true(socket.gettime() - t0 < 2, "the waiter was not woken")
+    assert.is_nil(r[1])
+    assert.equal("closed", r[2])
+  end)
+end)

@@ -295,6 +295,13 @@ static int ssl_gc(lua_State *L) {
     return 0;
 }
 
+/* __close, unlike __gc, can find tasks waiting on the object: wake them. */
+static int ssl_tbc(lua_State *L) {
+    ssl_conn *c = luaL_testudata(L, 1, SSL_CONN_CLASS);
+    if (c != NULL) wait_closing(L, c->base.fd);
+    return ssl_gc(L);
+}
+
 /* close() returns nothing (§13 row 16). */
 static int ssl_meth_close(lua_State *L) {
     ssl_conn *c = ssl_check(L, 1);
@@ -1365,7 +1372,7 @@ int luaopen_socket_ssl_core(lua_State *L) {
     };
     static const luaL_Reg meta[] = {
         {"__gc", ssl_gc},
-        {"__close", ssl_gc},
+        {"__close", ssl_tbc},
         {"__tostring", ssl_tostring},
         {NULL, NULL}
     };
