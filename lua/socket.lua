@@ -41,6 +41,7 @@ local function argcheck(ok, n, fname, expected, v)
       v == nil and "no value" or type(v)), 3)
   end
 end
+socket._argcheck = argcheck                       -- for socket.pipe and socket.ssl
 
 local families = { unspec = true, inet = true, inet6 = true }
 

@@ -7,15 +7,9 @@ local H = require("helper")
 -- The repository: this file's directory's parent (busted runs from there).
 local root = debug.getinfo(1, "S").source:match("^@(.*)/spec/[^/]+$") or "."
 
--- Starts the sample under timeout(1), so a server that never stops fails
--- the test instead of hanging it. Returns the pipe and the port it printed.
 local function start(idle)
-  local p = assert(io.popen(("timeout 60 %s %q/samples/co_echo_server.lua 0 %s 2>&1")
-    :format(H.LUA, root, idle)))
-  local first = p:read("l")
-  local port = tonumber(first and first:match("^co_echo_server: listening on 127%.0%.0%.1 port (%d+)$"))
-  assert(port, "unexpected first line: " .. tostring(first))
-  return p, port
+  return H.sample("co_echo_server.lua", "0 " .. idle,
+    "^co_echo_server: listening on 127%.0%.0%.1 port (%d+)$")
 end
 
 describe("samples/co_echo_server.lua", function()

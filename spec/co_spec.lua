@@ -96,6 +96,22 @@ local function chatter(stop)
   return st
 end
 
+-- Runs call() in a task while a chatter pair runs; returns call's packed
+-- results, how long it took and the round trips the chatter made meanwhile.
+local function timedwhilechatting(call)
+  local stop = false
+  local chat = chatter(function() return stop end)
+  local res, took
+  co.spawn(function()
+    local t0 = now()
+    res = pack(call())
+    took = now() - t0
+    stop = true
+  end)
+  runall(5)
+  return res, took, chat.rounds
+end
+
 -- Bytes that differ from one 1 KB block to the next and from seed to seed
 -- (each block starts with its seed and number), so a lost, repeated or
 -- foreign chunk cannot compare equal.
@@ -623,20 +639,11 @@ describe("sockets inside tasks", function()
 
   it("accept with a server timeout gives nil,'timeout' in a task, on time, while others run", function()
     local server = track(H.server())
-    local stop = false
-    local chat = chatter(function() return stop end)
-    local res, took
-    co.spawn(function()
-      server:settimeout(0.25)
-      local t0 = now()
-      res = pack(server:accept())
-      took = now() - t0
-      stop = true
-    end)
-    runall(5)
+    server:settimeout(0.25)
+    local res, took, rounds = timedwhilechatting(function() return server:accept() end)
     assert.are.same({ n = 2, nil, "timeout" }, res)
     about(0.25, took, 0.2, "accept")
-    assert.is_true(chat.rounds > 20, "the other tasks made " .. chat.rounds .. " round trips")
+    assert.is_true(rounds > 20, "the other tasks made " .. rounds .. " round trips")
   end)
 
   it("select yields in a task and keeps the §6 shapes (2 values when ready, 3 on timeout)", function()
@@ -1036,21 +1043,12 @@ describe("sockets inside tasks", function()
       local filler = track(socket.tcp())
       filler:settimeout(2)
       assert(filler:connect("127.0.0.1", port))
-      local stop = false
-      local chat = chatter(function() return stop end)
-      local res, took
-      co.spawn(function()
-        local c = track(socket.tcp())
-        c:settimeout(0.3)
-        local t0 = now()
-        res = pack(c:connect("127.0.0.1", port))
-        took = now() - t0
-        stop = true
-      end)
-      runall(5)
+      local c = track(socket.tcp())
+      c:settimeout(0.3)
+      local res, took, rounds = timedwhilechatting(function() return c:connect("127.0.0.1", port) end)
       assert.are.same({ n = 2, nil, "timeout" }, res)
       about(0.3, took, 0.2, "connect with settimeout(0.3)")
-      assert.is_true(chat.rounds > 20, "the other tasks made " .. chat.rounds .. " round trips")
+      assert.is_true(rounds > 20, "the other tasks made " .. rounds .. " round trips")
     end)
   end)
 
@@ -1095,20 +1093,11 @@ describe("sockets inside tasks", function()
     -- A real timeout, with nothing on the way.
     local w = track(socket.udp())
     assert(w:setsockname("127.0.0.1", 0))
-    local stop = false
-    local chat = chatter(function() return stop end)
-    local res, took
-    co.spawn(function()
-      w:settimeout(0.2)
-      local t0 = now()
-      res = pack(w:receivefrom())
-      took = now() - t0
-      stop = true
-    end)
-    runall(5)
+    w:settimeout(0.2)
+    local res, took, rounds = timedwhilechatting(function() return w:receivefrom() end)
     assert.are.same({ n = 2, nil, "timeout" }, res)
     about(0.2, took, 0.15, "receivefrom with settimeout(0.2)")
-    assert.is_true(chat.rounds > 20)
+    assert.is_true(rounds > 20)
   end)
 
   it("unix stream sockets between tasks (lines and 2 MB)", function()

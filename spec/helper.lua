@@ -99,6 +99,27 @@ function H.childsh(prefix, code, ...)
   }
 end
 
+-- Starts samples/<name> with `args` (a shell string) under timeout(1), so a
+-- server that never stops fails its test instead of hanging it. Its first
+-- line must match `pattern`, whose capture is the port. Returns the pipe
+-- and the port.
+local ROOT = debug.getinfo(1, "S").source:match("^@(.-)spec/[^/]*$") or ""
+function H.sample(name, args, pattern)
+  local path = "'" .. (ROOT .. "samples/" .. name):gsub("'", "'\\''") .. "'"
+  local p = assert(io.popen(("timeout 60 %s %s %s 2>&1"):format(H.LUA, path, args)))
+  local first = p:read("l")
+  local port = tonumber(first and first:match(pattern))
+  assert(port, "unexpected first line: " .. tostring(first))
+  return p, port
+end
+
+-- The rest of a child's output, and how it ended: { ok, how, status }.
+function H.finish(p)
+  local rest = p:read("a")
+  local ok, how, status = p:close()
+  return rest, { ok, how, status }
+end
+
 -- Runs a shell command; returns its stdout+stderr and whether it exited 0.
 function H.sh(cmd)
   local p = assert(io.popen("(" .. cmd .. ") 2>&1", "r"))

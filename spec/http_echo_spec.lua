@@ -11,18 +11,10 @@ local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 -- Starts the sample (under timeout(1) as a safety net); returns the pipe and
 -- the port from its first line.
 local function start(count, idle)
-  local p = assert(io.popen(("timeout 60 %s %s 127.0.0.1 0 %d %s 2>&1"):format(H.LUA, q(SAMPLE), count, idle)))
-  local first = p:read("l")
-  local port = tonumber(first and first:match("^http_echo: listening on http://127%.0%.0%.1:(%d+)/$"))
-  assert(port, "unexpected first line: " .. tostring(first))
-  return p, port
+  return H.sample("http_echo.lua", ("127.0.0.1 0 %d %s"):format(count, idle),
+    "^http_echo: listening on http://127%.0%.0%.1:(%d+)/$")
 end
-
-local function finish(p)
-  local rest = p:read("a")
-  local ok, how, status = p:close()
-  return rest, { ok, how, status }
-end
+local finish = H.finish
 
 -- One raw request over a netsocket client; returns the status line, the
 -- headers (lower-case names) and the body.

@@ -9,18 +9,10 @@ local SAMPLE = root .. "samples/select_server.lua"
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
 local function start(idle)
-  local p = assert(io.popen(("timeout 60 %s %s 127.0.0.1 0 %s 2>&1"):format(H.LUA, q(SAMPLE), idle)))
-  local first = p:read("l")
-  local port = tonumber(first and first:match("^select_server: listening on 127%.0%.0%.1 port (%d+)$"))
-  assert(port, "unexpected first line: " .. tostring(first))
-  return p, port
+  return H.sample("select_server.lua", "127.0.0.1 0 " .. idle,
+    "^select_server: listening on 127%.0%.0%.1 port (%d+)$")
 end
-
-local function finish(p)
-  local rest = p:read("a")
-  local ok, how, status = p:close()
-  return rest, { ok, how, status }
-end
+local finish = H.finish
 
 local function client(port)
   local c = assert(socket.connect("127.0.0.1", port))

@@ -179,8 +179,9 @@ static int select_lua_select(lua_State *L) {
     }
     /* In a socket.co task: look once without waiting, then yield the whole
      * set; the restart (select_k) runs select again with the time left. */
-    int r = select_poll(np ? p : NULL, np, limit != 0 && wait_intask(L) ? 0 : limit);
-    if (r == 0 && limit != 0 && wait_intask(L)) {
+    int intask = limit != 0 && wait_intask(L);
+    int r = select_poll(np ? p : NULL, np, intask ? 0 : limit);
+    if (r == 0 && intask) {
         lua_createtable(L, (int) (2 * np), 0);
         for (nfds_t i = 0; i < np; i++) {
             lua_pushinteger(L, p[i].fd);

@@ -5,13 +5,7 @@ local socket = require("socket")
 
 local pipe = {}
 
--- Misuse raises naming the caller's argument, as the C functions do.
-local function argcheck(ok, n, fname, expected, v)
-  if not ok then
-    error(("bad argument #%d to '%s' (%s expected, got %s)"):format(n, fname, expected,
-      v == nil and "no value" or type(v)), 3)
-  end
-end
+local argcheck = socket._argcheck                 -- raises naming the caller's argument
 
 local function address(name, fname)
   if type(name) ~= "string" then

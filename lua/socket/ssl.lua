@@ -98,13 +98,7 @@ function ssl.newcontext(params)
   return core.newcontext(p, usedefaults)
 end
 
--- Misuse raises naming the caller's argument, as the C functions do.
-local function argcheck(ok, n, fname, expected, v)
-  if not ok then
-    error(("bad argument #%d to '%s' (%s expected, got %s)"):format(n, fname, expected,
-      v == nil and "no value" or type(v)), 3)
-  end
-end
+local argcheck = socket._argcheck                 -- raises naming the caller's argument
 
 local function issocket(v) return type(v) == "userdata" or type(v) == "table" end
 local function isconfig(v)

@@ -584,46 +584,37 @@ static int ssl_mapwant(lua_State *L, ssl_conn *c, int n) {
     return n;
 }
 
+/* The buffered methods over TLS: the engine's method between ssl_enter and
+ * ssl_leave. With `want` (receive, send) a timeout in a non-blocking call
+ * is reported as wantread/wantwrite (ssl_mapwant). */
+static int ssl_buffered(lua_State *L, lua_KFunction k, int want, int (*meth)(lua_State *, buffer *)) {
+    ssl_conn *c = ssl_check(L, 1);
+    timeout_begin(L, &c->tm, k);
+    if (want) c->want = want;
+    ssl_enter(c, L, 1);
+    int n = meth(L, &c->buf);
+    ssl_leave(c);
+    return want ? ssl_mapwant(L, c, n) : n;
+}
+
 WAIT_RESTART(ssl_meth_receive)
 static int ssl_meth_receive(lua_State *L) {
-    ssl_conn *c = ssl_check(L, 1);
-    timeout_begin(L, &c->tm, ssl_meth_receive_k);
-    c->want = WAIT_R;
-    ssl_enter(c, L, 1);
-    int n = buffer_meth_receive(L, &c->buf);
-    ssl_leave(c);
-    return ssl_mapwant(L, c, n);
+    return ssl_buffered(L, ssl_meth_receive_k, WAIT_R, buffer_meth_receive);
 }
 
 WAIT_RESTART(ssl_meth_send)
 static int ssl_meth_send(lua_State *L) {
-    ssl_conn *c = ssl_check(L, 1);
-    timeout_begin(L, &c->tm, ssl_meth_send_k);
-    c->want = WAIT_W;
-    ssl_enter(c, L, 1);
-    int n = buffer_meth_send(L, &c->buf);
-    ssl_leave(c);
-    return ssl_mapwant(L, c, n);
+    return ssl_buffered(L, ssl_meth_send_k, WAIT_W, buffer_meth_send);
 }
 
 WAIT_RESTART(ssl_meth_receivesome)
 static int ssl_meth_receivesome(lua_State *L) {
-    ssl_conn *c = ssl_check(L, 1);
-    timeout_begin(L, &c->tm, ssl_meth_receivesome_k);
-    ssl_enter(c, L, 1);
-    int n = buffer_meth_receivesome(L, &c->buf);
-    ssl_leave(c);
-    return n;
+    return ssl_buffered(L, ssl_meth_receivesome_k, 0, buffer_meth_receivesome);
 }
 
 WAIT_RESTART(ssl_meth_sendsome)
 static int ssl_meth_sendsome(lua_State *L) {
-    ssl_conn *c = ssl_check(L, 1);
-    timeout_begin(L, &c->tm, ssl_meth_sendsome_k);
-    ssl_enter(c, L, 1);
-    int n = buffer_meth_sendsome(L, &c->buf);
-    ssl_leave(c);
-    return n;
+    return ssl_buffered(L, ssl_meth_sendsome_k, 0, buffer_meth_sendsome);
 }
 
 static int ssl_meth_getstats(lua_State *L) {
