@@ -146,7 +146,7 @@ int wait_fd(int fd, int what, timeout *tm) {
             tm->waitend = -1;
             return wait_poll(fd, what, 0, NULL);
         }
-        wait_maybeyield(tm, fd, what, timeout_left(tm));
+        wait_tryyield(fd, what, tm);
     }
     return wait_poll(fd, what, 0, tm);
 }

@@ -178,7 +178,7 @@ function co.step(timeout)
     out[i] = nil                                    -- holds no finished task alive
     if rec.waiting then                             -- else already woken (a select set)
       rec.waiting = false
-      if rec.fds or rec.bits == 3 then unregister(rec) end   -- the rest of a set
+      if rec.fds then unregister(rec) end           -- the rest of a select set (one fd: taken off)
       rec.fd, rec.deadline = nil, -1
       ready[#ready + 1] = rec
     end
