@@ -9,7 +9,7 @@
 #include "buffer.h"
 #include "wait.h"
 
-void buffer_init(buffer *b, io *backend, timeout *tm) {
+void buffer_init(buffer *b, io *backend, calls *cs) {
     b->data = b->init;
     b->first = b->last = 0;
     b->cap = BUFFER_SIZE;
@@ -17,7 +17,8 @@ void buffer_init(buffer *b, io *backend, timeout *tm) {
     b->received = b->sent = 0;
     b->birthday = timeout_monotonic();
     b->io = backend;
-    b->tm = tm;
+    b->rd = &cs->rd;
+    b->wr = &cs->wr;
 }
 
 int buffer_isempty(const buffer *b) {
@@ -79,13 +80,13 @@ static void buffer_reserve(lua_State *L, buffer *b, size_t room) {
  * level-triggered: data that came meanwhile wakes it at once) instead of
  * spending a recv on EAGAIN. Outside a task the read comes first as before:
  * there a wait costs a poll() of its own. */
-static int buffer_more(lua_State *L, buffer *b, size_t room, size_t max, timeout *tm) {
+static int buffer_more(lua_State *L, buffer *b, size_t room, size_t max) {
     buffer_reserve(L, b, room);
     size_t n = b->cap - b->last;
     if (n > max) n = max;
     if (b->drained) {
         b->drained = 0;                            /* the restart reads first */
-        wait_tryyield(*b->io->fd, WAIT_R, tm);
+        wait_tryyield(*b->io->fd, WAIT_R, b->rd);
     }
     for (;;) {
         size_t got;
@@ -96,7 +97,7 @@ static int buffer_more(lua_State *L, buffer *b, size_t room, size_t max, timeout
             return IO_DONE;
         }
         if (err != IO_WANTREAD && err != IO_WANTWRITE) return err;
-        err = wait_fd(*b->io->fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, tm);
+        err = wait_fd(*b->io->fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, b->rd);
         if (err != IO_DONE) return err;
     }
 }
@@ -200,7 +201,7 @@ int buffer_meth_receive(lua_State *L, buffer *b) {
         if ((lua_Unsigned) max < (lua_Unsigned) ((size_t) -1 - 2)) limit = (size_t) max + 2;
     }
     lua_settop(L, 3);
-    timeout_enter(b->tm);          /* bytes stay buffered until the pattern completes: restartable */
+    call_enter(b->rd);             /* bytes stay buffered until the pattern completes: restartable */
     int err = IO_DONE;
     size_t take = 0;          /* bytes of the buffer that make the result */
     size_t skip = 0;          /* bytes consumed but not returned (the "\n") */
@@ -215,7 +216,7 @@ int buffer_meth_receive(lua_State *L, buffer *b) {
             }
             size_t need = count - plen;
             if (need == 0) {                       /* receive(0): wait for readability */
-                if (buffer_isempty(b)) err = buffer_more(L, b, 1, (size_t) -1, b->tm);
+                if (buffer_isempty(b)) err = buffer_more(L, b, 1, (size_t) -1);
                 if (err == IO_DONE) {
                     lua_pushliteral(L, "");
                     lua_pushnil(L);
@@ -227,7 +228,7 @@ int buffer_meth_receive(lua_State *L, buffer *b) {
             while (b->last - b->first < need) {
                 size_t left = need - (b->last - b->first);
                 size_t room = buffer_room(b, BUFFER_SIZE);
-                err = buffer_more(L, b, left < room ? left : room, (size_t) -1, b->tm);
+                err = buffer_more(L, b, left < room ? left : room, (size_t) -1);
                 if (err != IO_DONE) break;
             }
             take = err == IO_DONE ? need : b->last - b->first;
@@ -253,7 +254,7 @@ int buffer_meth_receive(lua_State *L, buffer *b) {
                     break;
                 }
                 scanned = avail;
-                err = buffer_more(L, b, buffer_room(b, 1024), (size_t) -1, b->tm);
+                err = buffer_more(L, b, buffer_room(b, 1024), (size_t) -1);
                 if (err != IO_DONE) {
                     take = b->last - b->first;
                     break;
@@ -269,7 +270,7 @@ int buffer_meth_receive(lua_State *L, buffer *b) {
             break;
         }
         case PAT_ALL: {
-            do err = buffer_more(L, b, buffer_room(b, BUFFER_SIZE), (size_t) -1, b->tm);
+            do err = buffer_more(L, b, buffer_room(b, BUFFER_SIZE), (size_t) -1);
             while (err == IO_DONE);
             take = b->last - b->first;
             if (err == IO_CLOSED && take > 0) err = IO_DONE;   /* EOF ends "*a" */
@@ -318,10 +319,9 @@ static void buffer_range(lua_State *L, int idx, size_t size, size_t *i, size_t *
     *j = (size_t) nj;
 }
 
-/* Sends data[0..n), waiting as the timeout allows; *sent gets the count. */
 /* Sends data[*sent..n), waiting as the timeout allows; *sent counts on. A
  * wait may yield (cosockets): what is sent is counted before, and kept in
- * tm->progress for the restarted call. */
+ * the write call's progress for the restarted call. */
 static int buffer_sendall(buffer *b, const char *data, size_t n, size_t *sent) {
     int err = IO_DONE;
     while (*sent < n) {
@@ -331,8 +331,8 @@ static int buffer_sendall(buffer *b, const char *data, size_t n, size_t *sent) {
         b->sent = buffer_add(b->sent, done);
         if (err == IO_DONE) continue;
         if (err != IO_WANTREAD && err != IO_WANTWRITE) break;
-        b->tm->progress = *sent;
-        err = wait_fd(*b->io->fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, b->tm);
+        b->wr->progress = *sent;
+        err = wait_fd(*b->io->fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, b->wr);
         if (err != IO_DONE) break;
     }
     return err;
@@ -355,10 +355,24 @@ int buffer_meth_send(lua_State *L, buffer *b) {
     size_t size, i, j, sent = 0;
     const char *data = luaL_checklstring(L, 2, &size);
     buffer_range(L, 3, size, &i, &j);
-    if (timeout_enter(b->tm)) sent = b->tm->progress;   /* a restart goes on where it stopped */
+    if (call_enter(b->wr)) sent = b->wr->progress;   /* a restart goes on where it stopped */
     int err = IO_DONE;
     if (i <= j) err = buffer_sendall(b, data + i - 1, j - i + 1, &sent);
     return buffer_pushsent(L, b, err, i - 1 + sent);
+}
+
+int buffer_pushbusy(lua_State *L, buffer *b, const call *c) {
+    lua_pushnil(L);
+    lua_pushstring(L, call_busy(c));
+    if (c == b->rd) {
+        lua_pushliteral(L, "");               /* receive's partial: nothing */
+    } else {
+        size_t size, i, j;
+        luaL_checklstring(L, 2, &size);
+        buffer_range(L, 3, size, &i, &j);
+        lua_pushinteger(L, (lua_Integer) i - 1);   /* send's last index: nothing sent */
+    }
+    return 3;
 }
 
 int buffer_meth_sendsome(lua_State *L, buffer *b) {
@@ -379,12 +393,12 @@ int buffer_meth_receivesome(lua_State *L, buffer *b) {
     luaL_argcheck(L, nmax >= 1, 2, "size must be positive");
     size_t max = nmax >= 4e18 ? (size_t) 4e18 : (size_t) nmax;
     double limit = luaL_optnumber(L, 3, 0);
-    timeout_enter(b->tm);
-    if (!lua_isnoneornil(L, 3)) timeout_setcall(b->tm, limit);   /* this call only */
+    call_enter(b->rd);
+    if (!lua_isnoneornil(L, 3)) call_setlimit(b->rd, limit);   /* this call only */
     int err = IO_DONE;
     if (buffer_isempty(b)) {
         size_t room = max < 256 * 1024 ? max : 256 * 1024;
-        err = buffer_more(L, b, room, max, b->tm);
+        err = buffer_more(L, b, room, max);
     }
     if (err != IO_DONE) {
         lua_pushnil(L);

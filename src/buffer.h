@@ -5,7 +5,7 @@
  * pattern completes or fails, so a receive can be restarted after a wait. */
 #include "lua.h"
 #include "io.h"
-#include "timeout.h"
+#include "call.h"
 
 #define BUFFER_SIZE 8192            /* inline storage, as LuaSocket's buffer */
 #define BUFFER_KEEP (1024 * 1024)   /* a grown buffer larger than this is released when empty */
@@ -17,11 +17,11 @@ typedef struct buffer {
     lua_Integer received, sent;
     double birthday;
     io *io;
-    timeout *tm;
+    call *rd, *wr;                  /* the object's read and write calls */
     char init[BUFFER_SIZE];
 } buffer;
 
-void buffer_init(buffer *b, io *backend, timeout *tm);
+void buffer_init(buffer *b, io *backend, calls *cs);
 /* Drops buffered bytes and releases a heap block. */
 void buffer_free(lua_State *L, buffer *b);
 int buffer_isempty(const buffer *b);
@@ -31,6 +31,8 @@ int buffer_meth_receive(lua_State *L, buffer *b);
 int buffer_meth_send(lua_State *L, buffer *b);
 int buffer_meth_receivesome(lua_State *L, buffer *b);
 int buffer_meth_sendsome(lua_State *L, buffer *b);
+/* A receive's or a send's results when call_begin found the direction busy. */
+int buffer_pushbusy(lua_State *L, buffer *b, const call *c);
 int buffer_meth_getstats(lua_State *L, buffer *b);
 int buffer_meth_setstats(lua_State *L, buffer *b);
 

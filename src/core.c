@@ -7,7 +7,7 @@
 #include "poller.h"
 #include "select.h"
 #include "tcp.h"
-#include "timeout.h"
+#include "wait.h"
 #include "udp.h"
 
 #define CORE_VERSION "LuaSocket 3.1.0"
@@ -75,7 +75,7 @@ int luaopen_socket_core(lua_State *L) {
         {NULL, NULL}
     };
     luaL_newlib(L, funcs);
-    timeout_open(L);
+    wait_open(L);
     tcp_open(L);
     udp_open(L);
     select_open(L);

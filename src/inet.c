@@ -97,7 +97,7 @@ typedef struct inet_target {
 } inet_target;
 
 const char *inet_tryconnect(int *fd, int *family, const char *host, const char *serv,
-                            int socktype, timeout *tm, int restart,
+                            int socktype, call *c, int restart,
                             const inet_carry *carry, int *syserr) {
     struct addrinfo *res, *ai;
     *syserr = 0;
@@ -116,23 +116,23 @@ const char *inet_tryconnect(int *fd, int *family, const char *host, const char *
     }
     freeaddrinfo(res);
     /* A restart after a yield goes on with the address it was waiting for. */
-    int again = tm->again, first = again ? (int) tm->progress : 0;
+    int again = c->again, first = again ? (int) c->progress : 0;
     int err = EAFNOSUPPORT;
     for (int i = first; i < n; i++) {
         inet_target *a = &addrs[i];
         int resumed = again && i == first;
-        if (restart && !resumed) timeout_restart(tm);
+        if (restart && !resumed) call_restart(c);
         /* POSIX leaves a socket unspecified after a failed connect (BSDs and
          * gVisor refuse to reuse it): the next attempt gets a new one. */
         if (resumed) err = *fd >= 0 ? IO_DONE : IO_CLOSED;
         else if (i > 0 && *fd >= 0 && *family == a->family) err = inet_renew(fd, a->family, a->socktype, carry);
         else err = inet_ensure(fd, family, a->family, a->socktype);
         if (err != IO_DONE) continue;
-        tm->progress = (size_t) i;
-        err = sock_connect(*fd, (struct sockaddr *) &a->ss, a->len, tm, resumed);
+        c->progress = (size_t) i;
+        err = sock_connect(*fd, (struct sockaddr *) &a->ss, a->len, c, resumed);
         /* With a zero timeout only the first address is tried (LuaSocket). */
-        if (err == IO_DONE || timeout_iszero(tm)) break;
-        if (err == IO_TIMEOUT && timeout_left(tm) == 0 && !restart) break;
+        if (err == IO_DONE || call_iszero(c)) break;
+        if (err == IO_TIMEOUT && call_left(c) == 0 && !restart) break;
     }
     *syserr = err;
     return sock_strerror(err);

@@ -3,7 +3,7 @@
 /* Address families, resolution, sockaddr <-> Lua values. */
 #include <sys/socket.h>
 #include "lua.h"
-#include "timeout.h"
+#include "call.h"
 
 /* The port argument at idx as a service string for getaddrinfo (numbers are
  * range-checked into buf). NULL means "invalid port". Raises on a non
@@ -28,7 +28,7 @@ typedef struct inet_carry {
  * error). */
 const char *inet_trybind(int *fd, int *family, const char *host, const char *serv, int socktype);
 const char *inet_tryconnect(int *fd, int *family, const char *host, const char *serv,
-                            int socktype, timeout *tm, int restart,
+                            int socktype, call *c, int restart,
                             const inet_carry *carry, int *syserr);
 
 /* A numeric host and a port string (from inet_optport) to a sockaddr of

@@ -319,13 +319,13 @@ static int resolve_lua_wait(lua_State *L) {
         double deadline = wait_argdeadline(L, 2, limit);
         return wait_yield(L, r->base.fd, WAIT_R, deadline, 0, 0, resolve_wait_k);
     }
-    timeout tm;
-    timeout_init(&tm, limit, -1);
-    timeout_markstart(&tm);
+    calls cs;                          /* this wait's deadline (no object keeps one) */
+    call_init(&cs, limit, -1);
+    call_markstart(&cs.rd);
     /* The state is re-read after each wake-up: a task may cancel or close
      * the object while this one waits. */
     while (r->state == RESOLVE_LIVE && resolve_done(r) == NULL) {
-        if (wait_fd(r->base.fd, WAIT_R, &tm) != IO_DONE) break;   /* timeout, or poll failed */
+        if (wait_fd(r->base.fd, WAIT_R, &cs.rd) != IO_DONE) break;   /* timeout, or poll failed */
     }
     return resolve_pushstatus(L, r);
 }

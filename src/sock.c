@@ -85,7 +85,7 @@ int sock_shutdown(int fd, int how) {
     return shutdown(fd, how) == 0 ? IO_DONE : errno;
 }
 
-int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm, int again) {
+int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, call *c, int again) {
     int err;
     double nap = 0.001;
     if (fd < 0) return IO_CLOSED;
@@ -98,19 +98,19 @@ int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm
         if (err != EAGAIN) break;
         /* A unix listener's backlog is full: nothing is in progress and no
          * event will say when to retry, so back off within the deadline. */
-        if ((err = wait_backoff(tm, &nap)) != IO_DONE) return err;
+        if ((err = wait_backoff(c, &nap)) != IO_DONE) return err;
     }
     if (again && err == EISCONN) return IO_DONE;      /* it completed while we waited */
     if (err != EINPROGRESS && !(again && err == EALREADY)) return err;
-    if (timeout_iszero(tm)) return IO_TIMEOUT;
-    err = wait_fd(fd, WAIT_W, tm);
+    if (call_iszero(c)) return IO_TIMEOUT;
+    err = wait_fd(fd, WAIT_W, c);
     if (err != IO_DONE) return err;
     socklen_t elen = sizeof err;
     if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen) != 0) return errno;
     return err;
 }
 
-int sock_accept(int fd, int *client, timeout *tm) {
+int sock_accept(int fd, int *client, call *c) {
     if (fd < 0) return IO_CLOSED;
     for (;;) {
 #ifdef SOCK_NONBLOCK
@@ -123,7 +123,7 @@ int sock_accept(int fd, int *client, timeout *tm) {
         int err = errno;
         if (err == EINTR || err == ECONNABORTED) continue;   /* a client gave up: take the next */
         if (err != EAGAIN && err != EWOULDBLOCK) return err;
-        if ((err = wait_fd(fd, WAIT_R, tm)) != IO_DONE) return err;
+        if ((err = wait_fd(fd, WAIT_R, c)) != IO_DONE) return err;
     }
 }
 

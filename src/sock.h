@@ -4,7 +4,7 @@
  * errno mapped to LuaSocket's strings. */
 #include <stddef.h>
 #include <sys/socket.h>
-#include "timeout.h"
+#include "call.h"
 
 int sock_create(int *fd, int family, int type, int protocol);
 int sock_setnonblocking(int fd);
@@ -17,8 +17,8 @@ int sock_bind(int fd, const struct sockaddr *addr, socklen_t len);
 int sock_listen(int fd, int backlog);
 /* Starts or completes a connect, waiting until the deadline. `again`: the
  * call restarts after a yield, so the attempt may be under way or done. */
-int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm, int again);
-int sock_accept(int fd, int *client, timeout *tm);
+int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, call *c, int again);
+int sock_accept(int fd, int *client, call *c);
 int sock_shutdown(int fd, int how);
 /* Bytes the kernel still holds unsent or unacknowledged (SIOCOUTQ), or -1
  * where that cannot be asked. */

@@ -25,14 +25,14 @@ stream *stream_push(lua_State *L, int family, const char *cls) {
     t->connerr = 0;
     t->bound = 0;
     t->unlinkpath = 0;
-    timeout_init(&t->tm, -1, -1);
+    call_init(&t->cs, -1, -1);
     t->io.send = sock_send;
     t->io.recv = sock_recv;
     t->io.error = sock_ioerror;
     t->io.pending = NULL;
     t->io.ctx = &t->base.fd;
     t->io.fd = &t->base.fd;
-    buffer_init(&t->buf, &t->io, &t->tm);
+    buffer_init(&t->buf, &t->io, &t->cs);
     class_set(L, -1, cls);
     return t;
 }
@@ -72,6 +72,10 @@ int stream_pusherror(lua_State *L, const char *err) {
 int stream_pushok(lua_State *L) {
     lua_pushinteger(L, 1);
     return 1;
+}
+
+int stream_pushbusy(lua_State *L, const call *c) {
+    return stream_pusherror(L, call_busy(c));
 }
 
 /* Releases the fd (and, for a socket.pipe server, its file) and the buffer. */
@@ -116,7 +120,7 @@ static int stream_meth_getfd(lua_State *L) {
 static int stream_meth_setfd(lua_State *L) {
     stream *t = stream_checkany(L, 1);
     t->base.fd = class_checkfd(L, 2);
-    timeout_newfd(&t->tm);
+    call_newfd(&t->cs);
     return 0;
 }
 
@@ -138,12 +142,12 @@ static int stream_meth_getoption(lua_State *L) {
 
 static int stream_meth_settimeout(lua_State *L) {
     stream *t = stream_checkany(L, 1);
-    return timeout_meth_settimeout(L, &t->tm);
+    return timeout_meth_settimeout(L, &t->cs.tm);
 }
 
 static int stream_meth_gettimeout(lua_State *L) {
     stream *t = stream_checkany(L, 1);
-    return timeout_meth_gettimeout(L, &t->tm);
+    return timeout_meth_gettimeout(L, &t->cs.tm);
 }
 
 static int stream_meth_listen(lua_State *L) {
@@ -158,8 +162,8 @@ static int stream_meth_listen(lua_State *L) {
 int stream_acceptraw(lua_State *L) {
     stream *t = stream_check(L, 1, STREAM_SERVER);
     stream *c = stream_push(L, t->family, stream_classesof(L)->client);
-    timeout_enter(&t->tm);
-    int err = sock_accept(t->base.fd, &c->base.fd, &t->tm);
+    call_enter(&t->cs.rd);
+    int err = sock_accept(t->base.fd, &c->base.fd, &t->cs.rd);
     if (err != IO_DONE) return stream_pusherror(L, sock_strerror(err));
     return 1;
 }
@@ -207,7 +211,7 @@ static int stream_accept_k(lua_State *L, int status, lua_KContext ctx) {
 WAIT_RESTART(stream_meth_accept)
 static int stream_meth_accept(lua_State *L) {
     stream *t = stream_check(L, 1, STREAM_SERVER);
-    timeout_begin(L, &t->tm, stream_meth_accept_k);
+    if (call_begin(L, &t->cs.rd, stream_meth_accept_k) == CALL_BUSY) return stream_pushbusy(L, &t->cs.rd);
     int r = stream_accept(L, stream_accept_k);
     if (r == STREAM_ACCEPT_TLS) return stream_accept_k(L, LUA_OK, 0);
     return r == STREAM_ACCEPT_CLIENT ? 1 : 2;
@@ -292,7 +296,7 @@ static int stream_foreach_loop(lua_State *L) {
     stream *t = lua_touserdata(L, 1);
     for (;;) {
         lua_settop(L, 2);
-        timeout_begin(L, &t->tm, stream_foreach_loop_k);
+        if (call_begin(L, &t->cs.rd, stream_foreach_loop_k) == CALL_BUSY) return stream_pushbusy(L, &t->cs.rd);
         int tlsaccept = stream_foreach_tlsintask(L), r;
         if (tlsaccept) {                  /* the handshake happens in the client's task */
             r = stream_acceptraw(L) == 1 ? STREAM_ACCEPT_CLIENT : STREAM_ACCEPT_ERROR;
@@ -327,21 +331,21 @@ static int stream_meth_foreachaccept(lua_State *L) {
 WAIT_RESTART(stream_meth_receive)
 static int stream_meth_receive(lua_State *L) {
     stream *t = stream_check(L, 1, STREAM_CLIENT);
-    timeout_begin(L, &t->tm, stream_meth_receive_k);
+    if (call_begin(L, &t->cs.rd, stream_meth_receive_k) == CALL_BUSY) return buffer_pushbusy(L, &t->buf, &t->cs.rd);
     return buffer_meth_receive(L, &t->buf);
 }
 
 WAIT_RESTART(stream_meth_send)
 static int stream_meth_send(lua_State *L) {
     stream *t = stream_check(L, 1, STREAM_CLIENT);
-    timeout_begin(L, &t->tm, stream_meth_send_k);
+    if (call_begin(L, &t->cs.wr, stream_meth_send_k) == CALL_BUSY) return buffer_pushbusy(L, &t->buf, &t->cs.wr);
     return buffer_meth_send(L, &t->buf);
 }
 
 WAIT_RESTART(stream_meth_receivesome)
 static int stream_meth_receivesome(lua_State *L) {
     stream *t = stream_check(L, 1, STREAM_CLIENT);
-    timeout_begin(L, &t->tm, stream_meth_receivesome_k);
+    if (call_begin(L, &t->cs.rd, stream_meth_receivesome_k) == CALL_BUSY) return stream_pushbusy(L, &t->cs.rd);
     return buffer_meth_receivesome(L, &t->buf);
 }
 
@@ -380,16 +384,17 @@ static int stream_meth_getpending(lua_State *L) {
 
 /* Begins a call of a new method (§12.1) whose timeout argument at idx
  * limits this call only; nil means the object's timeouts. */
-static void stream_begincall(lua_State *L, int idx, stream *t, lua_KFunction k) {
+static int stream_begincall(lua_State *L, int idx, call *c, lua_KFunction k) {
     double limit = luaL_optnumber(L, idx, -1);
-    timeout_begin(L, &t->tm, k);
-    if (!lua_isnoneornil(L, idx)) timeout_setcall(&t->tm, limit);
+    int st = call_begin(L, c, k);
+    if (st != CALL_BUSY && !lua_isnoneornil(L, idx)) call_setlimit(c, limit);
+    return st;
 }
 
 WAIT_RESTART(stream_meth_drain)
 static int stream_meth_drain(lua_State *L) {
     stream *t = stream_check(L, 1, STREAM_CLIENT);
-    stream_begincall(L, 2, t, stream_meth_drain_k);
+    if (stream_begincall(L, 2, &t->cs.wr, stream_meth_drain_k) == CALL_BUSY) return stream_pushbusy(L, &t->cs.wr);
     if (t->base.fd < 0) return stream_pusherror(L, "closed");
     double nap = 0.001;
     for (;;) {
@@ -400,7 +405,7 @@ static int stream_meth_drain(lua_State *L) {
             return 1;
         }
         /* No readiness event exists for "acknowledged": back off politely. */
-        if (wait_backoff(&t->tm, &nap) != IO_DONE) {
+        if (wait_backoff(&t->cs.wr, &nap) != IO_DONE) {
             lua_pushnil(L);
             lua_pushliteral(L, "timeout");
             lua_pushinteger(L, n);
@@ -449,12 +454,13 @@ static int stream_meth_getstatus(lua_State *L) {
 WAIT_RESTART(stream_meth_waitconnected)
 static int stream_meth_waitconnected(lua_State *L) {
     stream *t = stream_check(L, 1, STREAM_CLIENT);
-    stream_begincall(L, 2, t, stream_meth_waitconnected_k);
+    if (stream_begincall(L, 2, &t->cs.wr, stream_meth_waitconnected_k) == CALL_BUSY)
+        return stream_pushbusy(L, &t->cs.wr);
     /* Status first: a restarted call must not wait again for what happened. */
     int n = stream_pushstatus(L, t);
     if (n != 1 || strcmp(lua_tostring(L, -1), "waiting") != 0) return n;
     lua_pop(L, 1);
-    wait_fd(t->base.fd, WAIT_W, &t->tm);
+    wait_fd(t->base.fd, WAIT_W, &t->cs.wr);
     return stream_pushstatus(L, t);
 }
 

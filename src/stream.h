@@ -11,7 +11,7 @@
 #include "class.h"
 #include "io.h"
 #include "options.h"
-#include "timeout.h"
+#include "call.h"
 
 typedef struct stream_classes {
     const char *master, *client, *server, *any;
@@ -24,7 +24,7 @@ typedef struct stream {
     int connerr;         /* last connect failure, for getstatus() */
     int bound;           /* bind succeeded: a reconnect keeps the local address */
     int unlinkpath;      /* unix: remove the socket file (user value 1) on close */
-    timeout tm;
+    calls cs;            /* timeouts, and the read and write calls in flight */
     io io;
     buffer buf;
 } stream;
@@ -40,6 +40,8 @@ enum {
 stream *stream_push(lua_State *L, int family, const char *cls);
 int stream_pusherror(lua_State *L, const char *err);
 int stream_pushok(lua_State *L);
+/* nil, "socket busy reading|writing": call_begin found c held by another task. */
+int stream_pushbusy(lua_State *L, const call *c);
 /* Upvalue 1 of every stream method: the family's class set and, per lua_State,
  * its three metatables by address, so the hot methods check their argument
  * with one pointer compare instead of a registry lookup by name. */

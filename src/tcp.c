@@ -66,9 +66,9 @@ static int tcp_meth_connect(lua_State *L) {
     lua_setiuservalue(L, 1, STREAM_UV_HOST);   /* remembered for TLS (§4.2) */
     const char *err = "invalid port";
     if (serv != NULL) {
-        timeout_begin(L, &t->tm, tcp_meth_connect_k);
+        if (call_begin(L, &t->cs.wr, tcp_meth_connect_k) == CALL_BUSY) return stream_pushbusy(L, &t->cs.wr);
         inet_carry carry = {options_tcp, t->bound};
-        err = inet_tryconnect(&t->base.fd, &t->family, host, serv, SOCK_STREAM, &t->tm, 1,
+        err = inet_tryconnect(&t->base.fd, &t->family, host, serv, SOCK_STREAM, &t->cs.wr, 1,
                               &carry, &t->connerr);
         /* Only a failed attempt is a status; "already connected" (EISCONN),
          * "in progress" (EALREADY) and a timeout say nothing against it. */
@@ -140,7 +140,8 @@ WAIT_RESTART(tcp_meth_acceptnossl)
 static int tcp_meth_acceptnossl(lua_State *L) {
     stream *t = class_check(L, 1, TCP_SERVER);
     lua_settop(L, 1);
-    timeout_begin(L, &t->tm, tcp_meth_acceptnossl_k);     /* accept may yield (socket.co) */
+    if (call_begin(L, &t->cs.rd, tcp_meth_acceptnossl_k) == CALL_BUSY)   /* accept may yield (socket.co) */
+        return stream_pushbusy(L, &t->cs.rd);
     if (lua_getiuservalue(L, 1, STREAM_UV_TLS) == LUA_TNIL) {
         lua_pop(L, 1);                     /* no setssl: answer as §9.5 says */
         lua_getglobal(L, "require");
@@ -253,14 +254,14 @@ static int tcp_connect_run(lua_State *L) {
     stream *t = lua_touserdata(L, -1);
     tcp_args a;
     tcp_args_get(L, &a);
-    timeout_begin(L, &t->tm, tcp_connect_run_k);
+    call_begin(L, &t->cs.wr, tcp_connect_run_k);      /* a new object: never busy */
     inet_carry carry = {options_tcp, a.laddr != NULL};
     /* the table form's timeout is one deadline over every address */
     const char *err = inet_tryconnect(&t->base.fd, &t->family, a.host, a.serv, SOCK_STREAM,
-                                      &t->tm, !a.table, &carry, &t->connerr);
+                                      &t->cs.wr, !a.table, &carry, &t->connerr);
     t->connerr = 0;
-    double left = timeout_left(&t->tm);          /* for the TLS handshake */
-    timeout_init(&t->tm, -1, -1);
+    double left = call_left(&t->cs.wr);          /* for the TLS handshake */
+    timeout_init(&t->cs.tm, -1, -1);
     if (err != NULL) {
         sock_close(&t->base.fd);
         return stream_pusherror(L, err);
@@ -303,7 +304,7 @@ static int tcp_lua_connect(lua_State *L) {
     stream *t = stream_push(L, a.family, TCP_CLIENT);
     lua_pushvalue(L, table ? TCP_F_HOST : 1);
     lua_setiuservalue(L, -2, STREAM_UV_HOST);
-    timeout_init(&t->tm, -1, table && !lua_isnil(L, TCP_F_TIMEOUT) ? lua_tonumber(L, TCP_F_TIMEOUT) : -1);
+    timeout_init(&t->cs.tm, -1, table && !lua_isnil(L, TCP_F_TIMEOUT) ? lua_tonumber(L, TCP_F_TIMEOUT) : -1);
     if (a.laddr != NULL) {
         const char *err = inet_trybind(&t->base.fd, &t->family, a.laddr, a.lserv, SOCK_STREAM);
         if (err != NULL) {

@@ -33,7 +33,7 @@ typedef struct udp {
     int family;          /* AF_UNSPEC until udp() gets its socket */
     int lazy;            /* made by udp(), no socket yet: sendto creates one */
     int bound;           /* setsockname succeeded: a replacement socket keeps the address */
-    timeout tm;
+    calls cs;            /* timeouts, and the read and write calls in flight */
 } udp;
 
 static int udp_dirty(const void *self) {
@@ -49,7 +49,7 @@ static udp *udp_push(lua_State *L, int family, const char *cls) {
     u->family = family;
     u->lazy = 0;
     u->bound = 0;
-    timeout_init(&u->tm, -1, -1);
+    call_init(&u->cs, -1, -1);
     class_set(L, -1, cls);
     return u;
 }
@@ -87,7 +87,7 @@ static int udp_lua_udp6(lua_State *L) { return udp_create(L, AF_INET6); }
 static int udp_sendloop(udp *u, const char *data, size_t n, const struct sockaddr *addr,
                         socklen_t alen, size_t *sent) {
     int refusals = 0;
-    timeout_enter(&u->tm);             /* one datagram: a restart just tries again */
+    call_enter(&u->cs.wr);             /* one datagram: a restart just tries again */
     for (;;) {
         int err = sock_sendto(u->base.fd, data, n, addr, alen, sent);
         if (err == IO_DONE) return IO_DONE;
@@ -95,7 +95,7 @@ static int udp_sendloop(udp *u, const char *data, size_t n, const struct sockadd
          * cleared it, and unconnected sockets never report it. */
         if (err == ECONNREFUSED && addr != NULL && refusals++ == 0) continue;
         if (err != IO_WANTWRITE) return err;
-        if ((err = wait_fd(u->base.fd, WAIT_W, &u->tm)) != IO_DONE) return err;
+        if ((err = wait_fd(u->base.fd, WAIT_W, &u->cs.wr)) != IO_DONE) return err;
     }
 }
 
@@ -125,7 +125,7 @@ static const char *udp_recvloop(lua_State *L, udp *u, size_t size, int connected
     int err, refusals = 0;
     size_t got;
     socklen_t alen;
-    timeout_enter(&u->tm);
+    call_enter(&u->cs.rd);
     for (;;) {
         alen = sizeof addr;
         err = sock_recvfrom(u->base.fd, buf, size, (struct sockaddr *) &addr, &alen, &got);
@@ -134,10 +134,10 @@ static const char *udp_recvloop(lua_State *L, udp *u, size_t size, int connected
             /* Stale, from an earlier connection (reading it cleared it):
              * unconnected sockets never report it. Retry while the deadline
              * allows, and once even with a zero timeout. */
-            if (refusals++ == 0 || timeout_left(&u->tm) != 0) continue;
+            if (refusals++ == 0 || call_left(&u->cs.rd) != 0) continue;
             err = IO_TIMEOUT;
         }
-        if (err == IO_WANTREAD) err = wait_fd(u->base.fd, WAIT_R, &u->tm);
+        if (err == IO_WANTREAD) err = wait_fd(u->base.fd, WAIT_R, &u->cs.rd);
         if (err != IO_DONE) {
             if (buf != stackbuf) lua_pop(L, 1);
             return sock_strerror(err);
@@ -199,7 +199,7 @@ static int udp_meth_getfd(lua_State *L) {
 static int udp_meth_setfd(lua_State *L) {
     udp *u = class_checkgroup(L, 1, UDP_ANY);
     u->base.fd = class_checkfd(L, 2);
-    timeout_newfd(&u->tm);
+    call_newfd(&u->cs);
     return 0;
 }
 
@@ -232,12 +232,12 @@ static int udp_meth_getoption(lua_State *L) {
 
 static int udp_meth_settimeout(lua_State *L) {
     udp *u = class_checkgroup(L, 1, UDP_ANY);
-    return timeout_meth_settimeout(L, &u->tm);
+    return timeout_meth_settimeout(L, &u->cs.tm);
 }
 
 static int udp_meth_gettimeout(lua_State *L) {
     udp *u = class_checkgroup(L, 1, UDP_ANY);
-    return timeout_meth_gettimeout(L, &u->tm);
+    return timeout_meth_gettimeout(L, &u->cs.tm);
 }
 
 /* setpeername(addr, port) connects (staying put on failure, as 3.x);
@@ -256,9 +256,9 @@ static int udp_meth_setpeername(lua_State *L) {
     if (serv == NULL) return udp_pusherror(L, "invalid port");
     inet_carry carry = {options_udp, u->bound};
     int syserr;
-    timeout_markstart(&u->tm);
+    call_markstart(&u->cs.wr);         /* a datagram connect never waits */
     const char *err = inet_tryconnect(&u->base.fd, &u->family, host, serv, SOCK_DGRAM,
-                                      &u->tm, 1, &carry, &syserr);
+                                      &u->cs.wr, 1, &carry, &syserr);
     if (err != NULL) return udp_pusherror(L, err);
     class_set(L, 1, UDP_CONNECTED);
     return udp_pushok(L);
@@ -267,7 +267,7 @@ static int udp_meth_setpeername(lua_State *L) {
 WAIT_RESTART(udp_meth_receive)
 static int udp_meth_receive(lua_State *L) {
     udp *u = class_checkgroup(L, 1, UDP_ANY);
-    timeout_begin(L, &u->tm, udp_meth_receive_k);
+    if (call_begin(L, &u->cs.rd, udp_meth_receive_k) == CALL_BUSY) return udp_pusherror(L, call_busy(&u->cs.rd));
     size_t size = udp_checksize(L);
     int connected = luaL_testudata(L, 1, UDP_CONNECTED) != NULL;
     const char *err = udp_recvloop(L, u, size, connected, 0);
@@ -291,7 +291,7 @@ static int udp_meth_setsockname(lua_State *L) {
 WAIT_RESTART(udp_meth_sendto)
 static int udp_meth_sendto(lua_State *L) {
     udp *u = class_check(L, 1, UDP_UNCONNECTED);
-    timeout_begin(L, &u->tm, udp_meth_sendto_k);
+    if (call_begin(L, &u->cs.wr, udp_meth_sendto_k) == CALL_BUSY) return udp_pusherror(L, call_busy(&u->cs.wr));
     size_t n;
     const char *data = luaL_checklstring(L, 2, &n);
     const char *host = luaL_checkstring(L, 3);
@@ -320,7 +320,7 @@ static int udp_meth_sendto(lua_State *L) {
 WAIT_RESTART(udp_meth_receivefrom)
 static int udp_meth_receivefrom(lua_State *L) {
     udp *u = class_check(L, 1, UDP_UNCONNECTED);
-    timeout_begin(L, &u->tm, udp_meth_receivefrom_k);
+    if (call_begin(L, &u->cs.rd, udp_meth_receivefrom_k) == CALL_BUSY) return udp_pusherror(L, call_busy(&u->cs.rd));
     size_t size = udp_checksize(L);
     const char *err = udp_recvloop(L, u, size, 0, 1);
     return err != NULL ? udp_pusherror(L, err) : 3;
@@ -331,7 +331,7 @@ static int udp_meth_receivefrom(lua_State *L) {
 WAIT_RESTART(udp_meth_send)
 static int udp_meth_send(lua_State *L) {
     udp *u = class_check(L, 1, UDP_CONNECTED);
-    timeout_begin(L, &u->tm, udp_meth_send_k);
+    if (call_begin(L, &u->cs.wr, udp_meth_send_k) == CALL_BUSY) return udp_pusherror(L, call_busy(&u->cs.wr));
     size_t n;
     const char *data = luaL_checklstring(L, 2, &n);
     if (u->base.fd < 0) return udp_pusherror(L, "closed");

@@ -83,8 +83,9 @@ static int unix_stream_connect(lua_State *L) {
     socklen_t len;
     const char *err = unix_addr(L, 2, &sa, &len);
     if (err == NULL) {
-        int again = timeout_begin(L, &s->tm, unix_stream_connect_k);
-        int e = sock_connect(s->base.fd, (struct sockaddr *) &sa, len, &s->tm, again);
+        int again = call_begin(L, &s->cs.wr, unix_stream_connect_k);
+        if (again == CALL_BUSY) return stream_pushbusy(L, &s->cs.wr);
+        int e = sock_connect(s->base.fd, (struct sockaddr *) &sa, len, &s->cs.wr, again);
         if (e != IO_DONE && e != IO_TIMEOUT) sock_close(&s->base.fd);
         err = sock_strerror(e);
     }
@@ -167,7 +168,7 @@ static void unix_stream_open(lua_State *L) {
 
 typedef struct unix_dgram {
     class_base base;
-    timeout tm;
+    calls cs;            /* timeouts, and the read and write calls in flight */
 } unix_dgram;
 
 static int unix_dgram_dirty(const void *self) {
@@ -179,7 +180,7 @@ static unix_dgram *unix_dgram_push(lua_State *L, const char *cls) {
     unix_dgram *d = lua_newuserdatauv(L, sizeof *d, 0);
     d->base.fd = -1;
     d->base.dirty = unix_dgram_dirty;
-    timeout_init(&d->tm, -1, -1);
+    call_init(&d->cs, -1, -1);
     class_set(L, -1, cls);
     return d;
 }
@@ -207,8 +208,9 @@ static int unix_dgram_connect(lua_State *L) {
     socklen_t len;
     const char *err = unix_addr(L, 2, &sa, &len);
     if (err == NULL) {
-        int again = timeout_begin(L, &d->tm, unix_dgram_connect_k);
-        err = sock_strerror(sock_connect(d->base.fd, (struct sockaddr *) &sa, len, &d->tm, again));
+        int again = call_begin(L, &d->cs.wr, unix_dgram_connect_k);
+        if (again == CALL_BUSY) return stream_pushbusy(L, &d->cs.wr);
+        err = sock_strerror(sock_connect(d->base.fd, (struct sockaddr *) &sa, len, &d->cs.wr, again));
     }
     if (err != NULL) return stream_pusherror(L, err);
     class_set(L, 1, UNIX_DGRAM_CONN);
@@ -221,7 +223,7 @@ static int unix_dgram_sendmsg(lua_State *L, unix_dgram *d, const struct sockaddr
     size_t n;
     const char *data = luaL_checklstring(L, 2, &n);
     if (d->base.fd < 0) return stream_pusherror(L, "closed");
-    timeout_enter(&d->tm);             /* one datagram: a restart just tries again */
+    call_enter(&d->cs.wr);             /* one datagram: a restart just tries again */
     double nap = 0.001;
     for (;;) {
         ssize_t r = to ? sendto(d->base.fd, data, n, 0, (const struct sockaddr *) to, tolen)
@@ -235,8 +237,8 @@ static int unix_dgram_sendmsg(lua_State *L, unix_dgram *d, const struct sockaddr
         /* A full receiver: a connected socket is woken when its peer
          * drains; for sendto no event exists, so back off. */
         if (err == EAGAIN || err == EWOULDBLOCK)
-            err = to ? wait_backoff(&d->tm, &nap)
-                     : timeout_iszero(&d->tm) ? IO_TIMEOUT : wait_fd(d->base.fd, WAIT_W, &d->tm);
+            err = to ? wait_backoff(&d->cs.wr, &nap)
+                     : call_iszero(&d->cs.wr) ? IO_TIMEOUT : wait_fd(d->base.fd, WAIT_W, &d->cs.wr);
         if (err != IO_DONE) return stream_pusherror(L, sock_strerror(err));
     }
 }
@@ -244,14 +246,14 @@ static int unix_dgram_sendmsg(lua_State *L, unix_dgram *d, const struct sockaddr
 WAIT_RESTART(unix_dgram_send)
 static int unix_dgram_send(lua_State *L) {
     unix_dgram *d = class_check(L, 1, UNIX_DGRAM_CONN);
-    timeout_begin(L, &d->tm, unix_dgram_send_k);
+    if (call_begin(L, &d->cs.wr, unix_dgram_send_k) == CALL_BUSY) return stream_pushbusy(L, &d->cs.wr);
     return unix_dgram_sendmsg(L, d, NULL, 0);
 }
 
 WAIT_RESTART(unix_dgram_sendto)
 static int unix_dgram_sendto(lua_State *L) {
     unix_dgram *d = class_check(L, 1, UNIX_DGRAM_UNCONN);
-    timeout_begin(L, &d->tm, unix_dgram_sendto_k);
+    if (call_begin(L, &d->cs.wr, unix_dgram_sendto_k) == CALL_BUSY) return stream_pushbusy(L, &d->cs.wr);
     luaL_checkstring(L, 2);
     struct sockaddr_un sa;
     socklen_t len;
@@ -270,7 +272,7 @@ static int unix_dgram_recvmsg(lua_State *L, unix_dgram *d, int from) {
     char stackbuf[UNIX_DGRAM_STACK];
     char *buf = size <= sizeof stackbuf ? stackbuf : lua_newuserdatauv(L, size, 0);
     struct sockaddr_un sa;
-    timeout_enter(&d->tm);
+    call_enter(&d->cs.rd);
     for (;;) {
         socklen_t len = sizeof sa;
         ssize_t r = recvfrom(d->base.fd, buf, size, 0, (struct sockaddr *) &sa, &len);
@@ -282,7 +284,7 @@ static int unix_dgram_recvmsg(lua_State *L, unix_dgram *d, int from) {
         }
         int err = errno;
         if (err == EINTR) continue;
-        if (err == EAGAIN || err == EWOULDBLOCK) err = wait_fd(d->base.fd, WAIT_R, &d->tm);
+        if (err == EAGAIN || err == EWOULDBLOCK) err = wait_fd(d->base.fd, WAIT_R, &d->cs.rd);
         if (err != IO_DONE) return stream_pusherror(L, sock_strerror(err));
     }
 }
@@ -290,14 +292,14 @@ static int unix_dgram_recvmsg(lua_State *L, unix_dgram *d, int from) {
 WAIT_RESTART(unix_dgram_receive)
 static int unix_dgram_receive(lua_State *L) {
     unix_dgram *d = class_checkgroup(L, 1, UNIX_DGRAM_ANY);
-    timeout_begin(L, &d->tm, unix_dgram_receive_k);
+    if (call_begin(L, &d->cs.rd, unix_dgram_receive_k) == CALL_BUSY) return stream_pushbusy(L, &d->cs.rd);
     return unix_dgram_recvmsg(L, d, 0);
 }
 
 WAIT_RESTART(unix_dgram_receivefrom)
 static int unix_dgram_receivefrom(lua_State *L) {
     unix_dgram *d = class_check(L, 1, UNIX_DGRAM_UNCONN);
-    timeout_begin(L, &d->tm, unix_dgram_receivefrom_k);
+    if (call_begin(L, &d->cs.rd, unix_dgram_receivefrom_k) == CALL_BUSY) return stream_pushbusy(L, &d->cs.rd);
     return unix_dgram_recvmsg(L, d, 1);
 }
 
@@ -339,7 +341,7 @@ static int unix_dgram_getfd(lua_State *L) {
 static int unix_dgram_setfd(lua_State *L) {
     unix_dgram *d = class_checkgroup(L, 1, UNIX_DGRAM_ANY);
     d->base.fd = class_checkfd(L, 2);
-    timeout_newfd(&d->tm);
+    call_newfd(&d->cs);
     return 0;
 }
 
@@ -350,11 +352,11 @@ static int unix_dgram_isdirty(lua_State *L) {
 }
 
 static int unix_dgram_settimeout(lua_State *L) {
-    return timeout_meth_settimeout(L, &((unix_dgram *) class_checkgroup(L, 1, UNIX_DGRAM_ANY))->tm);
+    return timeout_meth_settimeout(L, &((unix_dgram *) class_checkgroup(L, 1, UNIX_DGRAM_ANY))->cs.tm);
 }
 
 static int unix_dgram_gettimeout(lua_State *L) {
-    return timeout_meth_gettimeout(L, &((unix_dgram *) class_checkgroup(L, 1, UNIX_DGRAM_ANY))->tm);
+    return timeout_meth_gettimeout(L, &((unix_dgram *) class_checkgroup(L, 1, UNIX_DGRAM_ANY))->cs.tm);
 }
 
 static int unix_dgram_setoption(lua_State *L) {

@@ -54,17 +54,17 @@ int wait_yield(lua_State *L, int fd, int what, double deadline, lua_Integer toke
  * registration. So an object names the descriptor it waits on with a token,
  * unique in this lua_State (a registry counter shared with socket.ssl.core),
  * taken anew whenever its fd changes. */
-static lua_Integer wait_token(lua_State *L, timeout *tm, int fd) {
-    if (tm->waittoken == 0 || tm->waitfd != fd) {
+static lua_Integer wait_token(lua_State *L, calls *cs, int fd) {
+    if (cs->token == 0 || cs->tokenfd != fd) {
         lua_Integer n = 0;
         if (lua_getfield(L, LUA_REGISTRYINDEX, WAIT_TOKENS) == LUA_TNUMBER) n = lua_tointeger(L, -1);
         lua_pop(L, 1);
         lua_pushinteger(L, ++n);
         lua_setfield(L, LUA_REGISTRYINDEX, WAIT_TOKENS);
-        tm->waittoken = n;
-        tm->waitfd = fd;
+        cs->token = n;
+        cs->tokenfd = fd;
     }
-    return tm->waittoken;
+    return cs->token;
 }
 
 void wait_closing(lua_State *L, int fd) {
@@ -91,74 +91,82 @@ void wait_argleft(lua_State *L, int idx) {
 }
 
 /* Hands the wait to the scheduler (never returns); the caller checked that
- * tm's thread is a task that may yield and that `left` is not 0. */
-static void wait_yieldtm(timeout *tm, int fd, int what, double left) {
-    tm->resumed = 1;
-    tm->yielder = tm->L;
-    tm->waitend = left < 0 ? -1 : timeout_monotonic() + left;
-    wait_yield(tm->L, fd, what, tm->waitend, fd < 0 ? 0 : wait_token(tm->L, tm, fd), tm->nargs, tm->k);
+ * c's thread is a task that may yield and that `left` is not 0. */
+static void wait_yieldcall(call *c, int fd, int what, double left) {
+    call_yielding(c, c->L, left < 0 ? -1 : timeout_monotonic() + left);
+    wait_yield(c->L, fd, what, c->waitend, fd < 0 ? 0 : wait_token(c->L, c->set, fd), c->nargs, c->k);
 }
 
 /* In a task: hands the wait to the scheduler (never returns). */
-static void wait_maybeyield(timeout *tm, int fd, int what, double left) {
-    if (tm == NULL || tm->L == NULL || tm->k == NULL || left == 0 || !wait_intask(tm->L)) return;
-    wait_yieldtm(tm, fd, what, left);
+static void wait_maybeyield(call *c, int fd, int what, double left) {
+    if (c == NULL || c->L == NULL || c->k == NULL || left == 0 || !wait_intask(c->L)) return;
+    wait_yieldcall(c, fd, what, left);
 }
 
-void wait_tryyield(int fd, int what, timeout *tm) {
-    if (fd < 0 || tm == NULL || tm->L == NULL || tm->k == NULL || !lua_isyieldable(tm->L)) return;
-    if (tm->again && tm->waitend >= 0 && timeout_monotonic() >= tm->waitend) return;
-    double left = timeout_left(tm);
-    if (left != 0 && wait_intask(tm->L)) wait_yieldtm(tm, fd, what, left);
+void wait_tryyield(int fd, int what, call *c) {
+    if (fd < 0 || c == NULL || c->L == NULL || c->k == NULL || !lua_isyieldable(c->L)) return;
+    if (c->again && c->waitend >= 0 && timeout_monotonic() >= c->waitend) return;
+    double left = call_left(c);
+    if (left != 0 && wait_intask(c->L)) wait_yieldcall(c, fd, what, left);
 }
 
-/* Rounds up so that a wait never ends before its deadline. */
-static int wait_ms(double seconds) {
-    if (seconds < 0) return -1;
-    double ms = ceil(seconds * 1000.0);
-    return ms > 2147483647.0 ? 2147483647 : (int) ms;
+/* A relative limit for ppoll, rounded up to the next nanosecond so that a
+ * wait never ends before its deadline; NULL for none. */
+static struct timespec *wait_timespec(double seconds, struct timespec *ts) {
+    if (seconds < 0) return NULL;
+    if (seconds > 1e9) seconds = 1e9;            /* keeps tv_sec in range */
+    ts->tv_sec = (time_t) seconds;
+    ts->tv_nsec = (long) ceil((seconds - (double) ts->tv_sec) * 1e9);
+    if (ts->tv_nsec > 999999999L) {
+        ts->tv_sec++;
+        ts->tv_nsec = 0;
+    }
+    return ts;
 }
 
-/* Waits until fd is ready. The limit comes from tm when given (re-read
- * after every wake-up, so EINTR never stretches it), else from `seconds`. */
-static int wait_poll(int fd, int what, double seconds, const timeout *tm) {
+/* Waits until fd is ready, with microsecond precision (ppoll; poll()'s
+ * whole milliseconds made select(nil, nil, 0.0001) last 1.2 ms). The limit
+ * comes from c when given, else from `seconds`; it becomes a deadline once,
+ * so neither EINTR nor an early wake-up stretches or shortens it. */
+static int wait_poll(int fd, int what, double seconds, const call *c) {
     if (fd < 0) return IO_CLOSED;
     struct pollfd p;
     p.fd = fd;
     p.events = (short) (((what & WAIT_R) ? POLLIN : 0) | ((what & WAIT_W) ? POLLOUT : 0));
-    double deadline = seconds > 0 ? timeout_monotonic() + seconds : 0;
+    double left = c ? call_left(c) : seconds;
+    double deadline = left > 0 ? timeout_monotonic() + left : 0;
     for (;;) {
-        double left = tm ? timeout_left(tm)
-                    : seconds > 0 ? fmax(0, deadline - timeout_monotonic()) : seconds;
-        int ret = poll(&p, 1, wait_ms(left));
+        struct timespec ts;
+        int ret = ppoll(&p, 1, wait_timespec(left, &ts), NULL);
         if (ret > 0) return IO_DONE;      /* errors and hangups surface in the next syscall */
-        if (ret == 0) return IO_TIMEOUT;  /* this wait's limit ran out (b bounds each wait) */
-        if (errno != EINTR) return errno;
+        if (ret < 0 && errno != EINTR) return errno;
+        if (left > 0) left = fmax(0, deadline - timeout_monotonic());
+        if (ret == 0 && left == 0) return IO_TIMEOUT;   /* b bounds each wait */
     }
 }
 
-int wait_fd(int fd, int what, timeout *tm) {
-    if (fd >= 0 && tm != NULL && tm->L != NULL) {
+int wait_fd(int fd, int what, call *c) {
+    if (fd >= 0 && c != NULL && c->L != NULL) {
         /* Restarted after the yielded wait ran out: that wait is over, so
          * look once more without waiting (with b and t both set, what is
          * left of t would otherwise start another wait of b). */
-        if (tm->again && tm->waitend >= 0 && timeout_monotonic() >= tm->waitend) {
-            tm->waitend = -1;
+        if (c->again && c->waitend >= 0 && timeout_monotonic() >= c->waitend) {
+            c->waitend = -1;
             return wait_poll(fd, what, 0, NULL);
         }
-        wait_tryyield(fd, what, tm);
+        wait_tryyield(fd, what, c);
     }
-    return wait_poll(fd, what, 0, tm);
+    return wait_poll(fd, what, 0, c);
 }
 
 int wait_fd_for(int fd, int what, double seconds) {
     return wait_poll(fd, what, seconds, NULL);
 }
 
-int wait_backoff(timeout *tm, double *nap) {
-    double left = timeout_left(tm);
+int wait_backoff(call *c, double *nap) {
+    double left = call_left(c);
     if (left == 0) return IO_TIMEOUT;
-    wait_maybeyield(tm, -1, 0, left > 0 && left < *nap ? left : *nap);
+    wait_maybeyield(c, -1, 0, left > 0 && left < *nap ? left : *nap);
     wait_sleep(left > 0 && left < *nap ? left : *nap);
     if (*nap < 0.05) *nap *= 2;
     return IO_DONE;
@@ -172,4 +180,34 @@ void wait_sleep(double seconds) {
     t.tv_nsec = (long) ((seconds - (double) t.tv_sec) * 1e9);
     if (t.tv_nsec > 999999999L) t.tv_nsec = 999999999L;
     while (nanosleep(&t, &r) != 0 && errno == EINTR) t = r;
+}
+
+static int wait_lua_gettime(lua_State *L) {
+    lua_pushnumber(L, timeout_walltime());
+    return 1;
+}
+
+static int wait_sleep_k(lua_State *L, int status, lua_KContext ctx) {
+    (void) L;
+    (void) status;
+    (void) ctx;
+    return 0;                          /* socket.co resumes a sleeper at its deadline */
+}
+
+/* socket.sleep(s): inside a socket.co task it yields until the deadline. */
+static int wait_lua_sleep(lua_State *L) {
+    double n = luaL_checknumber(L, 1);
+    if (n > 0 && wait_intask(L))
+        return wait_yield(L, -1, 0, timeout_monotonic() + n, 0, 0, wait_sleep_k);
+    wait_sleep(n);
+    return 0;
+}
+
+void wait_open(lua_State *L) {
+    static const luaL_Reg funcs[] = {
+        {"gettime", wait_lua_gettime},
+        {"sleep", wait_lua_sleep},
+        {NULL, NULL}
+    };
+    luaL_setfuncs(L, funcs, 0);
 }

@@ -298,19 +298,22 @@ describe("socket.co with several tasks waiting on one fd", function()
     local c, p = H.pair()
     c:settimeout(5)
     local results = {}
-    for i = 1, 3 do
-      co.spawn(function() results[i] = table.pack(c:receive("*l")) end)
-    end
+    -- one reader, one writer stuck on a peer that does not read, and a
+    -- second reader refused while the first holds the read direction
+    co.spawn(function() results[1] = table.pack(c:receive("*l")) end)
+    co.spawn(function() results[2] = table.pack(c:send(string.rep("x", 16 * 1024 * 1024))) end)
+    co.spawn(function() results[3] = table.pack(c:receive("*l")) end)
     co.spawn(function() co.sleep(0.05); c:close() end)
     local t0 = socket.gettime()
     local ok, err = co.run(5)
     p:close()
     assert.is_true(ok, tostring(err))
     assert.is_true(socket.gettime() - t0 < 2, "the waiters were not woken by the close")
-    for i = 1, 3 do
+    for i = 1, 2 do
       assert.is_nil(results[i][1])
       assert.equal("closed", results[i][2])
     end
+    assert.same({nil, "socket busy reading", ""}, {results[3][1], results[3][2], results[3][3]})
   end)
 end)
 
