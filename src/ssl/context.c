@@ -439,7 +439,7 @@ static int context_lua_new(lua_State *L) {
     long flags = 0;
     if (!context_flags(L, "verify", context_verifies, &flags, bad, sizeof bad))
         return context_fail(L, "invalid verify option (%s)", bad);
-    SSL_CTX_set_verify(c->ctx, (int) flags, ssl_verifycb);
+    SSL_CTX_set_verify(c->ctx, (int) flags, callback_verify);
     int peer = (flags & SSL_VERIFY_PEER) != 0;
 
     long opts = 0;
@@ -497,7 +497,7 @@ static int context_lua_new(lua_State *L) {
             } else {
                 return context_fail(L, "invalid ALPN parameter");
             }
-            SSL_CTX_set_alpn_select_cb(c->ctx, ssl_alpncb, NULL);
+            SSL_CTX_set_alpn_select_cb(c->ctx, callback_alpn, NULL);
         } else {
             const char *err = context_encodealpn(L, -1);
             if (err != NULL) return context_fail(L, "%s", err);
@@ -513,15 +513,15 @@ static int context_lua_new(lua_State *L) {
     int psk = lua_getfield(L, 1, "psk");
     if (psk != LUA_TNIL) {
         if (c->mode == CONTEXT_CLIENT && psk == LUA_TFUNCTION) {
-            SSL_CTX_set_psk_client_callback(c->ctx, ssl_pskclientcb);
+            SSL_CTX_set_psk_client_callback(c->ctx, callback_pskclient);
         } else if (c->mode == CONTEXT_SERVER && psk == LUA_TFUNCTION) {
-            SSL_CTX_set_psk_server_callback(c->ctx, ssl_pskservercb);
+            SSL_CTX_set_psk_server_callback(c->ctx, callback_pskserver);
         } else if (c->mode == CONTEXT_SERVER && psk == LUA_TTABLE &&
                    lua_getfield(L, -1, "hint") == LUA_TSTRING &&
                    lua_getfield(L, -2, "callback") == LUA_TFUNCTION) {
             if (SSL_CTX_use_psk_identity_hint(c->ctx, lua_tostring(L, -2)) != 1)
                 return context_fail(L, "invalid PSK configuration");
-            SSL_CTX_set_psk_server_callback(c->ctx, ssl_pskservercb);
+            SSL_CTX_set_psk_server_callback(c->ctx, callback_pskserver);
             lua_replace(L, -3);           /* keep the callback as `psk` */
             lua_pop(L, 1);
         } else {

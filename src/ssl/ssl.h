@@ -1,6 +1,6 @@
 #ifndef NETSOCKET_SSL_H
 #define NETSOCKET_SSL_H
-/* socket.ssl.core: the pieces context.c, ssl.c and x509.c share.
+/* socket.ssl.core: the pieces its files share.
  * OpenSSL calls back into Lua (ALPN selector, PSK, SNI map, verify errors)
  * only while one of our methods is running on a connection; that call's
  * lua_State is reachable from the SSL object (its app data, the conn) for
@@ -8,6 +8,10 @@
 #include <openssl/ssl.h>
 #include "lua.h"
 #include "lauxlib.h"
+#include "buffer.h"
+#include "class.h"
+#include "io.h"
+#include "timeout.h"
 
 #define SSL_CONTEXT_CLASS "ssl{context}"
 #define SSL_CONN_CLASS "ssl{connection}"
@@ -41,15 +45,6 @@ int context_pushlua(lua_State *L, SSL_CTX *ctx);
 context *context_of(SSL_CTX *ctx);
 void context_open(lua_State *L);
 
-/* ssl.c: callbacks that need the running call (set on contexts). */
-int ssl_verifycb(int ok, X509_STORE_CTX *store);
-int ssl_alpncb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
-               const unsigned char *in, unsigned int inlen, void *arg);
-unsigned int ssl_pskclientcb(SSL *ssl, const char *hint, char *identity,
-                             unsigned int maxidentity, unsigned char *psk, unsigned int maxpsk);
-unsigned int ssl_pskservercb(SSL *ssl, const char *identity, unsigned char *psk,
-                             unsigned int maxpsk);
-
 /* ALPN wire format (length-prefixed names) from the string or array at idx:
  * pushes the encoding, or returns an error text with nothing pushed. */
 const char *context_encodealpn(lua_State *L, int idx);
@@ -61,6 +56,87 @@ const char *context_reason(unsigned long e);
 /* The reason text of the oldest queued OpenSSL error ("unknown error" when
  * there is none); clears the queue. */
 const char *context_error(void);
+
+/* ---- the connection (conn.c and the files below) ---- */
+
+#define SSL_IO_SSL (-100)      /* an OpenSSL failure: text from conn->sslerr */
+
+enum { SSL_STATE_NEW, SSL_STATE_CONNECTED, SSL_STATE_CLOSED };
+
+/* User values of a conn. */
+enum {
+    SSL_UV_CTX = 1,      /* the context it was made with */
+    SSL_UV_HOST,         /* the host the wrapped socket connected to */
+    SSL_UV_SNI,          /* client: sni(name); server: the sni(map) table */
+    SSL_UV_ERRORS,       /* lsec_continue: {[depth] = {error, ...}} */
+    SSL_UV_CLASS,        /* the class stoptls gives back */
+    SSL_UV_COUNT = SSL_UV_CLASS
+};
+
+typedef struct ssl_conn {
+    class_base base;         /* fd: -1 once closed */
+    SSL *ssl;
+    int state;
+    int family;
+    int want;                /* WAIT_R / WAIT_W: what the last would-block waited for */
+    int prepared;            /* SNI and hostname set up */
+    int snistrict;
+    int syserr;              /* errno seen by the BIO */
+    unsigned long sslerr;    /* the OpenSSL error behind SSL_IO_SSL */
+    lua_State *L;            /* the running call, while OpenSSL may call back */
+    int self;                /* the conn's stack index in L then */
+    char *pre;               /* taken-over bytes the BIO serves first */
+    size_t prelen, preoff;
+    unsigned char alpn[256]; /* the protocol an ALPN selector chose */
+    timeout tm;
+    io io;
+    buffer buf;
+} ssl_conn;
+
+/* conn.c */
+ssl_conn *conn_check(lua_State *L, int idx);
+/* Sends close_notify when connected (one attempt, or waiting within tm),
+ * then frees everything. */
+void conn_release(lua_State *L, ssl_conn *c, timeout *tm);
+/* create(ctx, sock) -> conn */
+int conn_lua_create(lua_State *L);
+void conn_begincall(lua_State *L, ssl_conn *c, int idx, lua_KFunction k);
+int conn_closed(lua_State *L);
+int conn_isserver(ssl_conn *c);
+extern const luaL_Reg conn_methods[], conn_meta[];
+
+/* bio.c: the BIO method (per state, in the registry). */
+void bio_open(lua_State *L);
+BIO_METHOD *bio_method(lua_State *L);
+
+/* tlsio.c */
+void tlsio_init(ssl_conn *c);
+/* Readable without waiting (class_base.dirty). */
+int tlsio_dirty(const void *self);
+int tlsio_result(ssl_conn *c, int ret, int eofisclose);
+const char *tlsio_errortext(ssl_conn *c, int err);
+const char *tlsio_wanttext(ssl_conn *c, int err);
+void tlsio_enter(ssl_conn *c, lua_State *L, int self);
+void tlsio_leave(ssl_conn *c);
+
+/* handshake.c */
+extern const luaL_Reg handshake_methods[];
+extern const luaL_Reg handshake_funcs[];   /* module functions: handshake */
+/* Registers registry["netsocket.tlsaccept"], the TLS half of accept(). */
+void handshake_open(lua_State *L);
+
+/* info.c, stoptls.c */
+extern const luaL_Reg info_methods[], stoptls_methods[];
+
+/* callback.c: callbacks that need the running call (set on contexts). */
+int callback_verify(int ok, X509_STORE_CTX *store);
+int callback_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                  const unsigned char *in, unsigned int inlen, void *arg);
+unsigned int callback_pskclient(SSL *ssl, const char *hint, char *identity,
+                                unsigned int maxidentity, unsigned char *psk, unsigned int maxpsk);
+unsigned int callback_pskserver(SSL *ssl, const char *identity, unsigned char *psk,
+                                unsigned int maxpsk);
+int callback_sni(SSL *ssl, int *ad, void *arg);
 
 /* x509.c: pushes a certificate object that owns one reference to `cert`. */
 void x509_push(lua_State *L, X509 *cert);
