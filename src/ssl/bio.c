@@ -48,6 +48,7 @@ static int bio_read(BIO *b, char *out, int n) {
     }
     for (;;) {
         ssize_t r = recv(c->base.fd, out, (size_t) n, 0);
+        if (r == 0) c->eof = 1;
         if (r >= 0) return (int) r;
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_read(b);
@@ -67,6 +68,8 @@ static long bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
             return c->base.fd;
         case BIO_CTRL_PENDING:
             return c->pre != NULL ? (long) (c->prelen - c->preoff) : 0;
+        case BIO_CTRL_EOF:              /* lets OpenSSL tell a FIN without close_notify */
+            return c->eof;
         default:
             return 0;
     }

@@ -20,25 +20,20 @@ ssl_conn *conn_check(lua_State *L, int idx) {
     return luaL_checkudata(L, idx, SSL_CONN_CLASS);
 }
 
-/* Sends close_notify when connected (one attempt, or waiting within tm),
- * then frees everything. */
-void conn_release(lua_State *L, ssl_conn *c, timeout *tm) {
+/* close_notify is one attempt, never a wait: a peer that stopped reading
+ * must not hold close() (or a whole socket.co process) hostage. */
+void conn_release(lua_State *L, ssl_conn *c) {
     if (c->ssl != NULL) {
-        if (c->state == SSL_STATE_CONNECTED && c->base.fd >= 0) {
-            for (;;) {
-                c->syserr = 0;
-                ERR_clear_error();
-                int r = SSL_shutdown(c->ssl);
-                if (r >= 0 || tm == NULL) break;
-                int err = tlsio_result(c, r, 1);
-                if (err != IO_WANTWRITE) break;          /* the peer's reply is not awaited */
-                if (wait_fd(c->base.fd, WAIT_W, tm) != IO_DONE) break;
-            }
+        if (c->state == SSL_STATE_CONNECTED && c->base.fd >= 0 && !c->failed) {
+            c->syserr = 0;
+            ERR_clear_error();
+            SSL_shutdown(c->ssl);
             ERR_clear_error();
         }
         SSL_free(c->ssl);
         c->ssl = NULL;
     }
+    callback_freedh(c);
     sock_close(&c->base.fd);
     free(c->pre);
     c->pre = NULL;
@@ -49,7 +44,7 @@ void conn_release(lua_State *L, ssl_conn *c, timeout *tm) {
 
 static int conn_gc(lua_State *L) {
     ssl_conn *c = luaL_testudata(L, 1, SSL_CONN_CLASS);
-    if (c != NULL) conn_release(L, c, NULL);
+    if (c != NULL) conn_release(L, c);
     return 0;
 }
 
@@ -63,9 +58,8 @@ static int conn_tbc(lua_State *L) {
 /* close() returns nothing (§13 row 16). */
 static int conn_meth_close(lua_State *L) {
     ssl_conn *c = conn_check(L, 1);
-    timeout_markstart(&c->tm);
     wait_closing(L, c->base.fd);
-    conn_release(L, c, &c->tm);
+    conn_release(L, c);
     return 0;
 }
 

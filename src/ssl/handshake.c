@@ -19,20 +19,24 @@ static int handshake_isip(const char *name) {
 
 /* Client side, before the first handshake step: SNI and the name the
  * certificate must match (§9.4): params.servername, then sni(name), then
- * the host the socket connected to. servername=false turns both off. */
-static void handshake_prepare(lua_State *L, ssl_conn *c, int self) {
-    c->prepared = 1;
+ * the host the socket connected to. Only servername = false (or
+ * checkhostname = false) turns the check off: with it on, an empty name,
+ * or none at all (a foreign fd, a unix socket), fails the handshake
+ * rather than skipping the check. IO_DONE, or the SSL_IO_* why not. */
+static int handshake_prepare(lua_State *L, ssl_conn *c, int self) {
     lua_getiuservalue(L, self, SSL_UV_CTX);
     context *x = context_test(L, -1);
     if (x == NULL || x->mode != CONTEXT_CLIENT) {
         lua_pop(L, 1);
-        return;
+        c->prepared = 1;
+        return IO_DONE;
     }
     lua_getiuservalue(L, -1, CONTEXT_UV_LUA);
     int sn = lua_getfield(L, -1, "servername");             /* ctx, lua, servername */
     if (sn == LUA_TBOOLEAN) {
         lua_pop(L, 3);
-        return;
+        c->prepared = 1;
+        return IO_DONE;
     }
     if (sn != LUA_TSTRING) {
         lua_pop(L, 1);
@@ -41,28 +45,40 @@ static void handshake_prepare(lua_State *L, ssl_conn *c, int self) {
             lua_getiuservalue(L, self, SSL_UV_HOST);
         }
     }
-    const char *name = lua_tostring(L, -1);
-    if (name != NULL && name[0] != '\0') {
+    size_t len = 0;
+    const char *name = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    int res = IO_DONE;
+    if (name != NULL && len > 0 && strlen(name) == len) {
         int ip = handshake_isip(name);
         if (!ip) SSL_set_tlsext_host_name(c->ssl, name);
         if (x->checkhost) {
+            int ok;
             if (ip) {
-                X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), name);
+                ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), name) == 1;
             } else {
                 SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-                SSL_set1_host(c->ssl, name);
+                ok = SSL_set1_host(c->ssl, name) == 1;
             }
+            if (!ok) res = SSL_IO_BADNAME;
         }
         ERR_clear_error();
+    } else if (x->checkhost) {
+        res = name == NULL || len == 0 ? SSL_IO_NONAME : SSL_IO_BADNAME;
     }
     lua_pop(L, 3);
+    c->prepared = res == IO_DONE;
+    return res;
 }
 
 /* Runs the handshake until done or until tm says stop. */
 static int handshake_run(lua_State *L, ssl_conn *c, int self, timeout *tm) {
     if (c->state == SSL_STATE_CONNECTED) return IO_DONE;
     if (c->state == SSL_STATE_CLOSED || c->base.fd < 0) return IO_CLOSED;
-    if (!c->prepared) handshake_prepare(L, c, self);
+    if (c->failed) return c->lasterr;
+    if (!c->prepared) {
+        int err = handshake_prepare(L, c, self);
+        if (err != IO_DONE) return err;
+    }
     for (;;) {
         tlsio_enter(c, L, self);
         int r = SSL_do_handshake(c->ssl);
@@ -71,7 +87,7 @@ static int handshake_run(lua_State *L, ssl_conn *c, int self, timeout *tm) {
             c->state = SSL_STATE_CONNECTED;
             return IO_DONE;
         }
-        int err = tlsio_result(c, r, 0);
+        int err = tlsio_result(c, r);
         if (err != IO_WANTREAD && err != IO_WANTWRITE) return err;
         err = wait_fd(c->base.fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, tm);
         if (err != IO_DONE) return err;
@@ -141,7 +157,7 @@ static int handshake_lua_tlsaccept(lua_State *L) {
         const char *msg = tlsio_errortext(c, err);
         lua_pushnil(L);
         lua_pushstring(L, msg);
-        conn_release(L, c, NULL);
+        conn_release(L, c);
         return 2;
     }
     lua_pushvalue(L, 3);

@@ -1,10 +1,11 @@
 #ifndef NETSOCKET_SSL_H
 #define NETSOCKET_SSL_H
 /* socket.ssl.core: the pieces its files share.
- * OpenSSL calls back into Lua (ALPN selector, PSK, SNI map, verify errors)
- * only while one of our methods is running on a connection; that call's
- * lua_State is reachable from the SSL object (its app data, the conn) for
- * exactly that long, so nothing keeps a lua_State beyond a call. */
+ * OpenSSL calls back into Lua (ALPN selector, PSK, SNI map, verify errors,
+ * DH parameters; always under lua_pcall, callback.c) only while one of our
+ * methods is running on a connection; that call's lua_State is reachable
+ * from the SSL object (its app data, the conn) for exactly that long, so
+ * nothing keeps a lua_State beyond a call. */
 #include <openssl/ssl.h>
 #include "lua.h"
 #include "lauxlib.h"
@@ -34,7 +35,7 @@ typedef struct context {
 
 /* User value 1 of a context: a table with the Lua side of its settings:
  * servername (string or false), alpn (server: wire-format list),
- * alpnselect (server: function), psk (function). */
+ * alpnselect (server: function), psk (function), dhparam (function). */
 enum { CONTEXT_UV_LUA = 1, CONTEXT_UV_COUNT = 1 };
 
 /* context.c */
@@ -59,7 +60,14 @@ const char *context_error(void);
 
 /* ---- the connection (conn.c and the files below) ---- */
 
-#define SSL_IO_SSL (-100)      /* an OpenSSL failure: text from conn->sslerr */
+/* IO_* codes of our own (tlsio_errortext gives their text). */
+enum {
+    SSL_IO_SSL = -100,       /* an OpenSSL failure: text from conn->sslerr */
+    SSL_IO_CALLBACK = -101,  /* a Lua callback raised: text in conn->why */
+    SSL_IO_NONAME = -102,    /* host-name check on, but no name to check */
+    SSL_IO_BADNAME = -103,   /* a name OpenSSL cannot check against */
+    SSL_IO_TOOMUCH = -104    /* stoptls: the peer sent too much before close_notify */
+};
 
 enum { SSL_STATE_NEW, SSL_STATE_CONNECTED, SSL_STATE_CLOSED };
 
@@ -82,12 +90,18 @@ typedef struct ssl_conn {
     int prepared;            /* SNI and hostname set up */
     int snistrict;
     int syserr;              /* errno seen by the BIO */
+    int eof;                 /* the BIO read the peer's FIN */
+    int failed;              /* a fatal error: no close_notify may follow (SSL_shutdown(3)) */
+    int lasterr;             /* the IO_* code of that error, given again by later calls */
     unsigned long sslerr;    /* the OpenSSL error behind SSL_IO_SSL */
     lua_State *L;            /* the running call, while OpenSSL may call back */
     int self;                /* the conn's stack index in L then */
     char *pre;               /* taken-over bytes the BIO serves first */
     size_t prelen, preoff;
     unsigned char alpn[256]; /* the protocol an ALPN selector chose */
+    unsigned char alpnlen;
+    struct dh_st *dh;        /* the last DH parameters the dhparam callback gave */
+    char why[256];           /* the error a Lua callback raised (first one wins) */
     timeout tm;
     io io;
     buffer buf;
@@ -95,9 +109,9 @@ typedef struct ssl_conn {
 
 /* conn.c */
 ssl_conn *conn_check(lua_State *L, int idx);
-/* Sends close_notify when connected (one attempt, or waiting within tm),
- * then frees everything. */
-void conn_release(lua_State *L, ssl_conn *c, timeout *tm);
+/* Sends close_notify when connected (one attempt, never a wait), then
+ * frees everything. */
+void conn_release(lua_State *L, ssl_conn *c);
 /* create(ctx, sock) -> conn */
 int conn_lua_create(lua_State *L);
 void conn_begincall(lua_State *L, ssl_conn *c, int idx, lua_KFunction k);
@@ -113,7 +127,7 @@ BIO_METHOD *bio_method(lua_State *L);
 void tlsio_init(ssl_conn *c);
 /* Readable without waiting (class_base.dirty). */
 int tlsio_dirty(const void *self);
-int tlsio_result(ssl_conn *c, int ret, int eofisclose);
+int tlsio_result(ssl_conn *c, int ret);
 const char *tlsio_errortext(ssl_conn *c, int err);
 const char *tlsio_wanttext(ssl_conn *c, int err);
 void tlsio_enter(ssl_conn *c, lua_State *L, int self);
@@ -137,6 +151,9 @@ unsigned int callback_pskclient(SSL *ssl, const char *hint, char *identity,
 unsigned int callback_pskserver(SSL *ssl, const char *identity, unsigned char *psk,
                                 unsigned int maxpsk);
 int callback_sni(SSL *ssl, int *ad, void *arg);
+/* Sets the dhparam callback on ctx; 0 when this OpenSSL has no such hook. */
+int callback_setdh(SSL_CTX *ctx);
+void callback_freedh(ssl_conn *c);
 
 /* x509.c: pushes a certificate object that owns one reference to `cert`. */
 void x509_push(lua_State *L, X509 *cert);

@@ -52,30 +52,42 @@ static void stoptls_reserve(lua_State *L, buffer *b, size_t n) {
     b->last = avail;
 }
 
+/* The most unread bytes stoptls holds while it waits for the peer's
+ * close_notify: a peer that keeps sending and never ends must not grow
+ * memory without bound (the data stays readable with receive). */
+#define STOPTLS_MAXHELD ((size_t) 1 << 20)
+
 /* Sends our close_notify and reads up to the peer's, keeping the data
- * that came before it. IO_DONE once both are through. */
+ * that came before it. IO_DONE once both are through. A flood that never
+ * lets the fd run dry still ends: at STOPTLS_MAXHELD bytes, or at the
+ * deadline, checked between reads as well as in the waits. */
 static int stoptls_shutdownboth(lua_State *L, ssl_conn *c, timeout *tm) {
+    if (c->failed) return c->lasterr;
     while (!(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN)) {
         tlsio_enter(c, L, 1);
         int r = SSL_shutdown(c->ssl);
         tlsio_leave(c);
         if (r >= 0) break;
-        int err = tlsio_result(c, r, 1);
+        int err = tlsio_result(c, r);
         if (err != IO_WANTREAD && err != IO_WANTWRITE) return err;
         if ((err = wait_fd(c->base.fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, tm)) != IO_DONE)
             return err;
     }
     while (!(SSL_get_shutdown(c->ssl) & SSL_RECEIVED_SHUTDOWN)) {
+        size_t held = c->buf.last - c->buf.first;
+        if (held >= STOPTLS_MAXHELD) return SSL_IO_TOOMUCH;
+        if (!timeout_iszero(tm) && timeout_left(tm) == 0) return IO_TIMEOUT;
         stoptls_reserve(L, &c->buf, 4096);
-        size_t got = 0;
+        size_t room = c->buf.cap - c->buf.last, got = 0;
+        if (room > STOPTLS_MAXHELD - held) room = STOPTLS_MAXHELD - held;
         tlsio_enter(c, L, 1);
-        int r = SSL_read_ex(c->ssl, c->buf.data + c->buf.last, c->buf.cap - c->buf.last, &got);
+        int r = SSL_read_ex(c->ssl, c->buf.data + c->buf.last, room, &got);
         tlsio_leave(c);
         if (r > 0) {
             c->buf.last += got;
             continue;
         }
-        int err = tlsio_result(c, r, 1);
+        int err = tlsio_result(c, r);
         if (SSL_get_shutdown(c->ssl) & SSL_RECEIVED_SHUTDOWN) break;
         if (err != IO_WANTREAD && err != IO_WANTWRITE) return err;
         if ((err = wait_fd(c->base.fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, tm)) != IO_DONE)
@@ -121,7 +133,7 @@ static int stoptls_meth_stoptls(lua_State *L) {
     lua_getiuservalue(L, 1, SSL_UV_HOST);
     lua_setiuservalue(L, -2, STREAM_UV_HOST);
     c->base.fd = -1;                                 /* the stream owns it now */
-    conn_release(L, c, NULL);
+    conn_release(L, c);
     return 1;
 }
 

@@ -8,11 +8,13 @@
 #include "wait.h"
 #include "ssl.h"
 
-/* The IO_* code for a failed SSL call that returned `ret`. In the data
- * phase (`eofisclose`) a TCP EOF without close_notify is "closed", as for
- * plain TCP; the handshake reports it as OpenSSL does. */
-int tlsio_result(ssl_conn *c, int ret, int eofisclose) {
-    switch (SSL_get_error(c->ssl, ret)) {
+/* The IO_* code for a failed SSL call that returned `ret`. A TCP EOF
+ * without close_notify is an error ("unexpected eof while reading", as
+ * LuaSec on OpenSSL 3 says): only the peer's close_notify is "closed", so
+ * a cut stream is never taken for a complete one. */
+int tlsio_result(ssl_conn *c, int ret) {
+    int e = SSL_get_error(c->ssl, ret);
+    switch (e) {
         case SSL_ERROR_WANT_READ:
             c->want = WAIT_R;
             return IO_WANTREAD;
@@ -21,29 +23,42 @@ int tlsio_result(ssl_conn *c, int ret, int eofisclose) {
             return IO_WANTWRITE;
         case SSL_ERROR_ZERO_RETURN:
             return IO_CLOSED;
-        case SSL_ERROR_SYSCALL:
-            if (ERR_peek_error() == 0) {       /* else an OpenSSL error is queued */
-                int e = c->syserr;
-                if (e == 0 || e == EPIPE || e == ECONNRESET || e == ECONNABORTED) return IO_CLOSED;
-                return e;
-            }
-            break;
         default:
             break;
     }
-    unsigned long e = ERR_get_error();
+    int res;
+    if (c->why[0] != '\0') {                  /* a Lua callback raised: that is why */
+        res = SSL_IO_CALLBACK;
+    } else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {   /* else OpenSSL queued why */
+        int s = c->syserr;
+        res = s == 0 || s == EPIPE || s == ECONNRESET || s == ECONNABORTED ? IO_CLOSED : s;
+    } else {
+        c->sslerr = ERR_get_error();
+        res = SSL_IO_SSL;
+    }
     ERR_clear_error();
-    if (eofisclose && ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) return IO_CLOSED;
-    c->sslerr = e;
-    return SSL_IO_SSL;
+    c->failed = 1;
+    c->lasterr = res;
+    return res;
 }
 
 const char *tlsio_errortext(ssl_conn *c, int err) {
-    if (err == SSL_IO_SSL) {
-        const char *r = context_reason(c->sslerr);
-        return r ? r : "unknown error";
+    switch (err) {
+        case SSL_IO_SSL: {
+            const char *r = context_reason(c->sslerr);
+            return r ? r : "unknown error";
+        }
+        case SSL_IO_CALLBACK:
+            return c->why;
+        case SSL_IO_NONAME:
+            return "no host name to check the certificate against";
+        case SSL_IO_BADNAME:
+            return "invalid host name to check the certificate against";
+        case SSL_IO_TOOMUCH:
+            return "too much data before close_notify";
+        default:
+            return sock_strerror(err);
     }
-    return sock_strerror(err);
 }
 
 /* LuaSec's words for "would block" / "timed out" (§9.3). */
@@ -69,20 +84,22 @@ static int tlsio_send(void *ctx, const char *data, size_t n, size_t *sent) {
     ssl_conn *c = ctx;
     *sent = 0;
     if (c->state != SSL_STATE_CONNECTED || c->base.fd < 0) return IO_CLOSED;
+    if (c->failed) return c->lasterr;
     c->syserr = 0;
     ERR_clear_error();
     int r = SSL_write_ex(c->ssl, data, n, sent);
-    return r > 0 ? IO_DONE : tlsio_result(c, r, 1);
+    return r > 0 ? IO_DONE : tlsio_result(c, r);
 }
 
 static int tlsio_recv(void *ctx, char *data, size_t n, size_t *got) {
     ssl_conn *c = ctx;
     *got = 0;
     if (c->state != SSL_STATE_CONNECTED || c->base.fd < 0) return IO_CLOSED;
+    if (c->failed) return c->lasterr;
     c->syserr = 0;
     ERR_clear_error();
     int r = SSL_read_ex(c->ssl, data, n, got);
-    return r > 0 ? IO_DONE : tlsio_result(c, r, 1);
+    return r > 0 ? IO_DONE : tlsio_result(c, r);
 }
 
 static const char *tlsio_error(void *ctx, int err) {
