@@ -520,15 +520,16 @@ describe("receive patterns over TLS (same rules as TCP, §4.3)", function()
     assert.are.same({ nil, "closed", "" }, { cc:receive(10) })
   end)
 
-  it("a plain TCP close (no close_notify) is 'closed' too", function()
+  it("a plain TCP close (no close_notify) is an error, not 'closed' (LuaSec's text)", function()
     pp:send("partial")
     assert.are.equal("partial", cc:receive(7))
     -- close the fd under the conn: no close_notify goes out
     local fd = pp:getfd()
     local p2 = socket.fromfd(fd, "tcp{client}")
     p2:shutdown("both")
-    assert.are.same({ nil, "closed", "" }, { cc:receive() })
+    local r = { cc:receive() }
     p2:setfd(-1)
+    assert.are.same({ nil, "unexpected eof while reading", "" }, r)
   end)
 
   it("invalid patterns raise as for TCP", function()

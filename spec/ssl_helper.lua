@@ -176,6 +176,19 @@ function S.spawnlua(code, ...)
   return h
 end
 
+-- The start of a S.spawnlua child that serves one TLS client: it prints
+-- its port, accepts, and leaves the handshaken server conn in `conn`
+-- (certificate arg[1], key arg[2]); the caller appends what follows.
+S.ONECLIENT = [[
+local srv = assert(socket.bind("127.0.0.1", 0))
+local _, port = srv:getsockname()
+print(port)
+srv:settimeout(20)
+local conn = assert(ssl.wrap(assert(srv:accept()), { mode = "server", certificate = arg[1], key = arg[2] }))
+conn:settimeout(20)
+assert(conn:dohandshake())
+]]
+
 -- Deterministic test data: n bytes from seed, the same in every process.
 function S.data(n, seed)
   local parts, x = {}, seed or 1

@@ -312,31 +312,6 @@ void context_pushalpn(lua_State *L, const unsigned char *in, size_t len) {
     }
 }
 
-/* Parameters from the PEM the dhparam function returns. LuaSec calls it at
- * each handshake (export, keylength); OpenSSL 3 has no such hook outside
- * deprecated API, so it is called once here with (false, 2048). */
-static const char *context_dhparam(lua_State *L, SSL_CTX *ctx, int idx) {
-    lua_pushvalue(L, idx);
-    lua_pushboolean(L, 0);
-    lua_pushinteger(L, 2048);
-    if (lua_pcall(L, 2, 1, 0) != LUA_OK || lua_type(L, -1) != LUA_TSTRING) {
-        lua_pop(L, 1);
-        return "invalid DH parameters";
-    }
-    size_t len;
-    const char *pem = lua_tolstring(L, -1, &len);
-    BIO *bio = BIO_new_mem_buf(pem, (int) len);
-    EVP_PKEY *dh = bio ? PEM_read_bio_Parameters(bio, NULL) : NULL;
-    BIO_free(bio);
-    lua_pop(L, 1);
-    if (dh == NULL || SSL_CTX_set0_tmp_dh_pkey(ctx, dh) != 1) {
-        EVP_PKEY_free(dh);
-        ERR_clear_error();
-        return "invalid DH parameters";
-    }
-    return NULL;
-}
-
 /* The string field `key` of the params at 1 (def when absent) into buf;
  * a value of another type is named by its type. */
 static void context_string(lua_State *L, const char *key, const char *def, char *buf, size_t n) {
@@ -439,7 +414,7 @@ static int context_lua_new(lua_State *L) {
     long flags = 0;
     if (!context_flags(L, "verify", context_verifies, &flags, bad, sizeof bad))
         return context_fail(L, "invalid verify option (%s)", bad);
-    SSL_CTX_set_verify(c->ctx, (int) flags, ssl_verifycb);
+    SSL_CTX_set_verify(c->ctx, (int) flags, callback_verify);
     int peer = (flags & SSL_VERIFY_PEER) != 0;
 
     long opts = 0;
@@ -451,12 +426,15 @@ static int context_lua_new(lua_State *L) {
         SSL_CTX_set_verify_depth(c->ctx, class_toint(lua_tonumber(L, -1)));
     lua_pop(L, 1);
 
+    /* LuaSec calls dhparam(is_export, keylength) when a handshake needs DH
+     * parameters (a DHE cipher), not here. */
     if (lua_getfield(L, 1, "dhparam") != LUA_TNIL) {
         if (!lua_isfunction(L, -1)) return context_fail(L, "invalid DH parameter type");
-        const char *err = context_dhparam(L, c->ctx, lua_gettop(L));
-        if (err != NULL) return context_fail(L, "%s", err);
+        if (!callback_setdh(c->ctx)) return context_fail(L, "dhparam is not supported by this OpenSSL");
+        lua_setfield(L, 3, "dhparam");
+    } else {
+        lua_pop(L, 1);
     }
-    lua_pop(L, 1);
 
     lua_getfield(L, 1, "curveslist");
     lua_getfield(L, 1, "curve");
@@ -497,7 +475,7 @@ static int context_lua_new(lua_State *L) {
             } else {
                 return context_fail(L, "invalid ALPN parameter");
             }
-            SSL_CTX_set_alpn_select_cb(c->ctx, ssl_alpncb, NULL);
+            SSL_CTX_set_alpn_select_cb(c->ctx, callback_alpn, NULL);
         } else {
             const char *err = context_encodealpn(L, -1);
             if (err != NULL) return context_fail(L, "%s", err);
@@ -513,15 +491,15 @@ static int context_lua_new(lua_State *L) {
     int psk = lua_getfield(L, 1, "psk");
     if (psk != LUA_TNIL) {
         if (c->mode == CONTEXT_CLIENT && psk == LUA_TFUNCTION) {
-            SSL_CTX_set_psk_client_callback(c->ctx, ssl_pskclientcb);
+            SSL_CTX_set_psk_client_callback(c->ctx, callback_pskclient);
         } else if (c->mode == CONTEXT_SERVER && psk == LUA_TFUNCTION) {
-            SSL_CTX_set_psk_server_callback(c->ctx, ssl_pskservercb);
+            SSL_CTX_set_psk_server_callback(c->ctx, callback_pskserver);
         } else if (c->mode == CONTEXT_SERVER && psk == LUA_TTABLE &&
                    lua_getfield(L, -1, "hint") == LUA_TSTRING &&
                    lua_getfield(L, -2, "callback") == LUA_TFUNCTION) {
             if (SSL_CTX_use_psk_identity_hint(c->ctx, lua_tostring(L, -2)) != 1)
                 return context_fail(L, "invalid PSK configuration");
-            SSL_CTX_set_psk_server_callback(c->ctx, ssl_pskservercb);
+            SSL_CTX_set_psk_server_callback(c->ctx, callback_pskserver);
             lua_replace(L, -3);           /* keep the callback as `psk` */
             lua_pop(L, 1);
         } else {

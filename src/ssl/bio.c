@@ -1,0 +1,109 @@
+/* The BIO between OpenSSL and the fd: it serves the plaintext bytes a
+ * wrapped socket had already buffered first (they are the first bytes of the
+ * TLS stream), and sends with MSG_NOSIGNAL (OpenSSL's socket BIO uses
+ * write(), which raises SIGPIPE on a closed peer). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <openssl/bio.h>
+#include "ssl.h"
+
+#ifdef MSG_NOSIGNAL
+#define BIO_SENDFLAGS MSG_NOSIGNAL
+#else
+#define BIO_SENDFLAGS 0
+#endif
+
+#define BIO_REGISTRYKEY "netsocket.ssl.biomethod"
+
+static int bio_write(BIO *b, const char *data, int n) {
+    ssl_conn *c = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    for (;;) {
+        ssize_t r = send(c->base.fd, data, (size_t) n, BIO_SENDFLAGS);
+        if (r >= 0) return (int) r;
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_write(b);
+        else c->syserr = errno;
+        return -1;
+    }
+}
+
+static int bio_read(BIO *b, char *out, int n) {
+    ssl_conn *c = BIO_get_data(b);
+    BIO_clear_retry_flags(b);
+    if (n <= 0) return 0;
+    if (c->pre != NULL) {
+        size_t k = c->prelen - c->preoff;
+        if (k > (size_t) n) k = (size_t) n;
+        memcpy(out, c->pre + c->preoff, k);
+        c->preoff += k;
+        if (c->preoff == c->prelen) {
+            free(c->pre);
+            c->pre = NULL;
+            c->prelen = c->preoff = 0;
+        }
+        return (int) k;
+    }
+    for (;;) {
+        ssize_t r = recv(c->base.fd, out, (size_t) n, 0);
+        if (r == 0) c->eof = 1;
+        if (r >= 0) return (int) r;
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_read(b);
+        else c->syserr = errno;
+        return -1;
+    }
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
+    (void) num;
+    ssl_conn *c = BIO_get_data(b);
+    switch (cmd) {
+        case BIO_CTRL_FLUSH:
+            return 1;
+        case BIO_C_GET_FD:
+            if (ptr != NULL) *(int *) ptr = c->base.fd;
+            return c->base.fd;
+        case BIO_CTRL_PENDING:
+            return c->pre != NULL ? (long) (c->prelen - c->preoff) : 0;
+        case BIO_CTRL_EOF:              /* lets OpenSSL tell a FIN without close_notify */
+            return c->eof;
+        default:
+            return 0;
+    }
+}
+
+/* The BIO_METHOD lives in the registry (per state), freed with it. */
+typedef struct bio_holder {
+    BIO_METHOD *method;
+} bio_holder;
+
+static int bio_gc(lua_State *L) {
+    bio_holder *m = lua_touserdata(L, 1);
+    BIO_meth_free(m->method);
+    m->method = NULL;
+    return 0;
+}
+
+BIO_METHOD *bio_method(lua_State *L) {
+    lua_getfield(L, LUA_REGISTRYINDEX, BIO_REGISTRYKEY);
+    bio_holder *m = lua_touserdata(L, -1);
+    lua_pop(L, 1);
+    return m != NULL ? m->method : NULL;
+}
+
+void bio_open(lua_State *L) {
+    bio_holder *m = lua_newuserdatauv(L, sizeof *m, 0);
+    m->method = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "netsocket");
+    if (m->method == NULL) luaL_error(L, "not enough memory");
+    BIO_meth_set_write(m->method, bio_write);
+    BIO_meth_set_read(m->method, bio_read);
+    BIO_meth_set_ctrl(m->method, bio_ctrl);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, bio_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, BIO_REGISTRYKEY);
+}

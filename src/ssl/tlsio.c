@@ -1,0 +1,130 @@
+/* The TLS io backend under buffer.c, so every receive pattern, partial
+ * result and timeout of TCP holds unchanged; how a failed SSL call reads as
+ * an IO_* code and an error text. */
+#include <errno.h>
+#include <openssl/err.h>
+#include "buffer.h"
+#include "sock.h"
+#include "wait.h"
+#include "ssl.h"
+
+/* The IO_* code for a failed SSL call that returned `ret`. A TCP EOF
+ * without close_notify is an error ("unexpected eof while reading", as
+ * LuaSec on OpenSSL 3 says): only the peer's close_notify is "closed", so
+ * a cut stream is never taken for a complete one. */
+int tlsio_result(ssl_conn *c, int ret) {
+    int e = SSL_get_error(c->ssl, ret);
+    switch (e) {
+        case SSL_ERROR_WANT_READ:
+            c->want = WAIT_R;
+            return IO_WANTREAD;
+        case SSL_ERROR_WANT_WRITE:
+            c->want = WAIT_W;
+            return IO_WANTWRITE;
+        case SSL_ERROR_ZERO_RETURN:
+            return IO_CLOSED;
+        default:
+            break;
+    }
+    int res;
+    if (c->why[0] != '\0') {                  /* a Lua callback raised: that is why */
+        res = SSL_IO_CALLBACK;
+    } else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {   /* else OpenSSL queued why */
+        int s = c->syserr;
+        res = s == 0 || s == EPIPE || s == ECONNRESET || s == ECONNABORTED ? IO_CLOSED : s;
+    } else {
+        c->sslerr = ERR_get_error();
+        res = SSL_IO_SSL;
+    }
+    ERR_clear_error();
+    c->failed = 1;
+    c->lasterr = res;
+    return res;
+}
+
+const char *tlsio_errortext(ssl_conn *c, int err) {
+    switch (err) {
+        case SSL_IO_SSL: {
+            const char *r = context_reason(c->sslerr);
+            return r ? r : "unknown error";
+        }
+        case SSL_IO_CALLBACK:
+            return c->why;
+        case SSL_IO_NONAME:
+            return "no host name to check the certificate against";
+        case SSL_IO_BADNAME:
+            return "invalid host name to check the certificate against";
+        case SSL_IO_TOOMUCH:
+            return "too much data before close_notify";
+        default:
+            return sock_strerror(err);
+    }
+}
+
+/* LuaSec's words for "would block" / "timed out" (§9.3). */
+const char *tlsio_wanttext(ssl_conn *c, int err) {
+    if (err == IO_TIMEOUT || err == IO_WANTREAD || err == IO_WANTWRITE)
+        return c->want == WAIT_W ? "wantwrite" : "wantread";
+    return tlsio_errortext(c, err);
+}
+
+/* Marks the running call, so callbacks find the Lua state and the conn. */
+void tlsio_enter(ssl_conn *c, lua_State *L, int self) {
+    c->L = L;
+    c->self = lua_absindex(L, self);
+    c->syserr = 0;
+    ERR_clear_error();
+}
+
+void tlsio_leave(ssl_conn *c) {
+    c->L = NULL;
+}
+
+static int tlsio_send(void *ctx, const char *data, size_t n, size_t *sent) {
+    ssl_conn *c = ctx;
+    *sent = 0;
+    if (c->state != SSL_STATE_CONNECTED || c->base.fd < 0) return IO_CLOSED;
+    if (c->failed) return c->lasterr;
+    c->syserr = 0;
+    ERR_clear_error();
+    int r = SSL_write_ex(c->ssl, data, n, sent);
+    return r > 0 ? IO_DONE : tlsio_result(c, r);
+}
+
+static int tlsio_recv(void *ctx, char *data, size_t n, size_t *got) {
+    ssl_conn *c = ctx;
+    *got = 0;
+    if (c->state != SSL_STATE_CONNECTED || c->base.fd < 0) return IO_CLOSED;
+    if (c->failed) return c->lasterr;
+    c->syserr = 0;
+    ERR_clear_error();
+    int r = SSL_read_ex(c->ssl, data, n, got);
+    return r > 0 ? IO_DONE : tlsio_result(c, r);
+}
+
+static const char *tlsio_error(void *ctx, int err) {
+    return tlsio_errortext(ctx, err);
+}
+
+static size_t tlsio_pending(void *ctx) {
+    ssl_conn *c = ctx;
+    return c->ssl != NULL ? (size_t) SSL_pending(c->ssl) : 0;
+}
+
+/* Readable without waiting: decrypted bytes in our buffer or in OpenSSL,
+ * or taken-over bytes the fd will never signal. */
+int tlsio_dirty(const void *self) {
+    const ssl_conn *c = self;
+    return !buffer_isempty(&c->buf) || c->pre != NULL ||
+           (c->ssl != NULL && c->state == SSL_STATE_CONNECTED && SSL_pending(c->ssl) > 0);
+}
+
+void tlsio_init(ssl_conn *c) {
+    c->base.dirty = tlsio_dirty;
+    c->io.send = tlsio_send;
+    c->io.recv = tlsio_recv;
+    c->io.error = tlsio_error;
+    c->io.pending = tlsio_pending;
+    c->io.ctx = c;
+    c->io.fd = &c->base.fd;
+}
