@@ -19,20 +19,17 @@ local function data(n, tag)
 end
 
 -- Both ends with a reader task and a writer task, all four at once: each
--- writer sends its whole string in one call, then shuts its side down; each
--- reader takes everything until that end of stream.
+-- writer sends its whole string in one call, each reader takes exactly that
+-- many bytes; then nothing more may be there.
 local function duplex(a, b, n)
   local da, db = data(n, "a"), data(n, "b")
   local got, sent = {}, {}
   for _, s in ipairs({a, b}) do s:settimeout(30) end
   local function writer(s, d, k)
-    co.spawn(function()
-      sent[k] = pack(s:send(d))
-      s:shutdown("send")
-    end)
+    co.spawn(function() sent[k] = pack(s:send(d)) end)
   end
   local function reader(s, k)
-    co.spawn(function() got[k] = pack(s:receive("*a")) end)
+    co.spawn(function() got[k] = pack(s:receive(n)) end)
   end
   writer(a, da, "a"); reader(a, "a"); writer(b, db, "b"); reader(b, "b")
   local ok, err = co.run(60)
@@ -41,15 +38,19 @@ local function duplex(a, b, n)
   assert.same({n, nil, nil}, {sent.b[1], sent.b[2], sent.b[3]})
   assert.is_nil(got.a[2])
   assert.is_nil(got.b[2])
-  assert.equal(#db, #got.a[1])
-  assert.equal(#da, #got.b[1])
   assert.is_true(got.a[1] == db, "a received other bytes than b sent")
   assert.is_true(got.b[1] == da, "b received other bytes than a sent")
+  for _, s in ipairs({a, b}) do
+    s:settimeout(0.2)
+    local extra, e = s:receive(1)
+    assert.is_nil(extra, "more bytes arrived than were sent")
+    assert.is_truthy(e == "timeout" or e == "wantread", e)
+  end
 end
 
 -- A receive that gets nothing, with its own short timeout, while another
 -- task keeps the same object busy sending: it ends on time.
-local function timedreceive(recv, send)
+local function timedreceive(recv, send, want)
   local t0, took, res = socket.gettime(), nil, nil
   local stop = false
   co.spawn(function()
@@ -67,7 +68,7 @@ local function timedreceive(recv, send)
   local ok, err = co.run(10)
   assert.is_true(ok, tostring(err))
   assert.is_nil(res[1])
-  assert.equal("timeout", res[2])
+  assert.equal(want or "timeout", res[2])
   assert.is_true(took >= 0.49 and took < 1.5, ("receive with a 0.5 s timeout took %.3f s"):format(took))
 end
 
@@ -91,6 +92,31 @@ describe("regress: one socket, a reader task and a writer task", function()
     srv:close()
     os.remove(path)
     duplex(a, b, 8 * 1024 * 1024)
+    a:close() b:close()
+  end)
+
+  it("TLS: 12 MB each way at once through one connection, byte-exact", function()
+    local hasssl = pcall(require, "socket.ssl")
+    if not hasssl then return pending("socket.ssl not built") end
+    local S = require("ssl_helper")
+    local certs = S.certs()
+    local a, b, aerr, berr = S.tlspair(S.serverparams(certs), S.clientparams(certs))
+    certs.cleanup()
+    assert.is_nil(aerr)
+    assert.is_nil(berr)
+    duplex(a, b, 12 * 1024 * 1024)
+    a:close() b:close()
+  end)
+
+  it("TLS: a receive's timeout holds while another task sends on the connection", function()
+    local hasssl = pcall(require, "socket.ssl")
+    if not hasssl then return pending("socket.ssl not built") end
+    local S = require("ssl_helper")
+    local certs = S.certs()
+    local a, b = S.tlspair(S.serverparams(certs), S.clientparams(certs))
+    certs.cleanup()
+    a:settimeout(0.5)
+    timedreceive(function() return a:receive("*l") end, function() assert(a:send("x")) end, "wantread")
     a:close() b:close()
   end)
 

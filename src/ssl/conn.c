@@ -91,7 +91,7 @@ static void conn_takestream(lua_State *L, ssl_conn *c, int self, stream *s, int 
     }
     c->base.fd = s->base.fd;
     c->family = s->family;
-    c->tm = s->tm;
+    c->cs.tm = s->cs.tm;
     c->buf.received = s->buf.received;
     c->buf.sent = s->buf.sent;
     c->buf.birthday = s->buf.birthday;
@@ -137,13 +137,13 @@ int conn_lua_create(lua_State *L) {
     luaL_checkany(L, 2);
     lua_settop(L, 2);
     ssl_conn *c = lua_newuserdatauv(L, sizeof *c, SSL_UV_COUNT);        /* 3 */
-    memset(c, 0, offsetof(ssl_conn, tm));
+    memset(c, 0, offsetof(ssl_conn, cs));
     c->base.fd = -1;
     c->state = SSL_STATE_CLOSED;
     c->family = AF_INET;
-    timeout_init(&c->tm, -1, -1);
+    call_init(&c->cs, -1, -1);
     tlsio_init(c);
-    buffer_init(&c->buf, &c->io, &c->tm);
+    buffer_init(&c->buf, &c->io, &c->cs);
     luaL_setmetatable(L, SSL_CONN_CLASS);
     lua_pushvalue(L, 1);
     lua_setiuservalue(L, 3, SSL_UV_CTX);
@@ -173,10 +173,17 @@ int conn_lua_create(lua_State *L) {
     return 1;
 }
 
-void conn_begincall(lua_State *L, ssl_conn *c, int idx, lua_KFunction k) {
+int conn_begincall(lua_State *L, call *cl, int idx, lua_KFunction k) {
     double limit = luaL_optnumber(L, idx, -1);
-    timeout_begin(L, &c->tm, k);
-    if (!lua_isnoneornil(L, idx)) timeout_setcall(&c->tm, limit);
+    int st = call_begin(L, cl, k);
+    if (st != CALL_BUSY && !lua_isnoneornil(L, idx)) call_setlimit(cl, limit);
+    return st;
+}
+
+int conn_busy(lua_State *L, const call *cl) {
+    lua_pushnil(L);
+    lua_pushstring(L, call_busy(cl));
+    return 2;
 }
 
 /* LuaSec's methods say "wantread"/"wantwrite" where TCP says "timeout". */
@@ -191,9 +198,11 @@ static int conn_mapwant(lua_State *L, ssl_conn *c, int n) {
 /* The buffered methods over TLS: the engine's method between tlsio_enter and
  * tlsio_leave. With `want` (receive, send) a timeout in a non-blocking call
  * is reported as wantread/wantwrite (conn_mapwant). */
-static int conn_buffered(lua_State *L, lua_KFunction k, int want, int (*meth)(lua_State *, buffer *)) {
+static int conn_buffered(lua_State *L, lua_KFunction k, int want, int write,
+                         int (*meth)(lua_State *, buffer *)) {
     ssl_conn *c = conn_check(L, 1);
-    timeout_begin(L, &c->tm, k);
+    call *cl = write ? &c->cs.wr : &c->cs.rd;
+    if (call_begin(L, cl, k) == CALL_BUSY) return want ? buffer_pushbusy(L, &c->buf, cl) : conn_busy(L, cl);
     if (want) c->want = want;
     tlsio_enter(c, L, 1);
     int n = meth(L, &c->buf);
@@ -203,22 +212,22 @@ static int conn_buffered(lua_State *L, lua_KFunction k, int want, int (*meth)(lu
 
 WAIT_RESTART(conn_meth_receive)
 static int conn_meth_receive(lua_State *L) {
-    return conn_buffered(L, conn_meth_receive_k, WAIT_R, buffer_meth_receive);
+    return conn_buffered(L, conn_meth_receive_k, WAIT_R, 0, buffer_meth_receive);
 }
 
 WAIT_RESTART(conn_meth_send)
 static int conn_meth_send(lua_State *L) {
-    return conn_buffered(L, conn_meth_send_k, WAIT_W, buffer_meth_send);
+    return conn_buffered(L, conn_meth_send_k, WAIT_W, 1, buffer_meth_send);
 }
 
 WAIT_RESTART(conn_meth_receivesome)
 static int conn_meth_receivesome(lua_State *L) {
-    return conn_buffered(L, conn_meth_receivesome_k, 0, buffer_meth_receivesome);
+    return conn_buffered(L, conn_meth_receivesome_k, 0, 0, buffer_meth_receivesome);
 }
 
 WAIT_RESTART(conn_meth_sendsome)
 static int conn_meth_sendsome(lua_State *L) {
-    return conn_buffered(L, conn_meth_sendsome_k, 0, buffer_meth_sendsome);
+    return conn_buffered(L, conn_meth_sendsome_k, 0, 1, buffer_meth_sendsome);
 }
 
 static int conn_meth_getstats(lua_State *L) {
@@ -230,11 +239,11 @@ static int conn_meth_setstats(lua_State *L) {
 }
 
 static int conn_meth_settimeout(lua_State *L) {
-    return timeout_meth_settimeout(L, &conn_check(L, 1)->tm);
+    return timeout_meth_settimeout(L, &conn_check(L, 1)->cs.tm);
 }
 
 static int conn_meth_gettimeout(lua_State *L) {
-    return timeout_meth_gettimeout(L, &conn_check(L, 1)->tm);
+    return timeout_meth_gettimeout(L, &conn_check(L, 1)->cs.tm);
 }
 
 static int conn_meth_getfd(lua_State *L) {
@@ -293,7 +302,7 @@ static int conn_meth_getpending(lua_State *L) {
 WAIT_RESTART(conn_meth_drain)
 static int conn_meth_drain(lua_State *L) {
     ssl_conn *c = conn_check(L, 1);
-    conn_begincall(L, c, 2, conn_meth_drain_k);
+    if (conn_begincall(L, &c->cs.wr, 2, conn_meth_drain_k) == CALL_BUSY) return conn_busy(L, &c->cs.wr);
     double nap = 0.001;
     for (;;) {
         long n = c->base.fd >= 0 ? sock_outq(c->base.fd) : -2;
@@ -306,7 +315,7 @@ static int conn_meth_drain(lua_State *L) {
             lua_pushinteger(L, 0);
             return 1;
         }
-        if (wait_backoff(&c->tm, &nap) != IO_DONE) {   /* no event says "acknowledged" */
+        if (wait_backoff(&c->cs.wr, &nap) != IO_DONE) {   /* no event says "acknowledged" */
             lua_pushnil(L);
             lua_pushliteral(L, "timeout");
             lua_pushinteger(L, n);

@@ -70,8 +70,8 @@ static int handshake_prepare(lua_State *L, ssl_conn *c, int self) {
     return res;
 }
 
-/* Runs the handshake until done or until tm says stop. */
-static int handshake_run(lua_State *L, ssl_conn *c, int self, timeout *tm) {
+/* Runs the handshake until done or until cl's deadline. */
+static int handshake_run(lua_State *L, ssl_conn *c, int self, call *cl) {
     if (c->state == SSL_STATE_CONNECTED) return IO_DONE;
     if (c->state == SSL_STATE_CLOSED || c->base.fd < 0) return IO_CLOSED;
     if (c->failed) return c->lasterr;
@@ -89,20 +89,24 @@ static int handshake_run(lua_State *L, ssl_conn *c, int self, timeout *tm) {
         }
         int err = tlsio_result(c, r);
         if (err != IO_WANTREAD && err != IO_WANTWRITE) return err;
-        err = wait_fd(c->base.fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, tm);
+        err = wait_fd(c->base.fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, cl);
         if (err != IO_DONE) return err;
     }
 }
 
 /* Yieldable methods (socket.co): a wait may yield and the method runs again
  * from its continuation; what it had done is kept in the SSL object, the
- * buffer and tm (wait.h). */
+ * buffer and the read call (call.h). A handshake holds the read direction. */
 WAIT_RESTART(handshake_meth_dohandshake)
 static int handshake_meth_dohandshake(lua_State *L) {
     ssl_conn *c = conn_check(L, 1);
-    timeout_begin(L, &c->tm, handshake_meth_dohandshake_k);
+    if (call_begin(L, &c->cs.rd, handshake_meth_dohandshake_k) == CALL_BUSY) {
+        lua_pushboolean(L, 0);
+        lua_pushstring(L, call_busy(&c->cs.rd));
+        return 2;
+    }
     if (c->state != SSL_STATE_CONNECTED) c->want = WAIT_R;
-    int err = handshake_run(L, c, 1, &c->tm);
+    int err = handshake_run(L, c, 1, &c->cs.rd);
     if (err == IO_DONE) {
         lua_pushboolean(L, 1);
         return 1;
@@ -117,8 +121,12 @@ static int handshake_meth_dohandshake(lua_State *L) {
 WAIT_RESTART(handshake_lua_handshake)
 static int handshake_lua_handshake(lua_State *L) {
     ssl_conn *c = conn_check(L, 1);
-    conn_begincall(L, c, 2, handshake_lua_handshake_k);
-    int err = handshake_run(L, c, 1, &c->tm);
+    if (conn_begincall(L, &c->cs.rd, 2, handshake_lua_handshake_k) == CALL_BUSY) {
+        lua_pushboolean(L, 0);
+        lua_pushstring(L, call_busy(&c->cs.rd));
+        return 2;
+    }
+    int err = handshake_run(L, c, 1, &c->cs.rd);
     if (err == IO_DONE) {
         lua_pushboolean(L, 1);
         return 1;
@@ -149,10 +157,11 @@ static int handshake_lua_tlsaccept(lua_State *L) {
     }
     lua_settop(L, 3);
     ssl_conn *c = conn_check(L, 3);
-    if (fresh) timeout_init(&c->tm, srv->tm.block, srv->tm.total);
-    if (!timeout_begin(L, &c->tm, handshake_lua_tlsaccept_k)) c->tm.start = srv->tm.start;
-    int err = handshake_run(L, c, 3, &c->tm);
-    timeout_init(&c->tm, -1, -1);
+    if (fresh) timeout_init(&c->cs.tm, srv->cs.tm.block, srv->cs.tm.total);
+    /* a new conn: nobody else can hold it */
+    if (call_begin(L, &c->cs.rd, handshake_lua_tlsaccept_k) == CALL_FRESH) c->cs.rd.start = srv->cs.rd.start;
+    int err = handshake_run(L, c, 3, &c->cs.rd);
+    timeout_init(&c->cs.tm, -1, -1);
     if (err != IO_DONE) {
         const char *msg = tlsio_errortext(c, err);
         lua_pushnil(L);

@@ -102,7 +102,7 @@ typedef struct ssl_conn {
     unsigned char alpnlen;
     struct dh_st *dh;        /* the last DH parameters the dhparam callback gave */
     char why[256];           /* the error a Lua callback raised (first one wins) */
-    timeout tm;
+    calls cs;                /* timeouts, and the read and write calls in flight */
     io io;
     buffer buf;
 } ssl_conn;
@@ -114,7 +114,11 @@ ssl_conn *conn_check(lua_State *L, int idx);
 void conn_release(lua_State *L, ssl_conn *c);
 /* create(ctx, sock) -> conn */
 int conn_lua_create(lua_State *L);
-void conn_begincall(lua_State *L, ssl_conn *c, int idx, lua_KFunction k);
+/* call_begin for a method whose timeout argument at idx limits this call
+ * only (nil: the object's); CALL_BUSY as call_begin. */
+int conn_begincall(lua_State *L, call *cl, int idx, lua_KFunction k);
+/* nil, "socket busy reading|writing". */
+int conn_busy(lua_State *L, const call *cl);
 int conn_closed(lua_State *L);
 int conn_isserver(ssl_conn *c);
 extern const luaL_Reg conn_methods[], conn_meta[];

@@ -61,7 +61,7 @@ static void stoptls_reserve(lua_State *L, buffer *b, size_t n) {
  * that came before it. IO_DONE once both are through. A flood that never
  * lets the fd run dry still ends: at STOPTLS_MAXHELD bytes, or at the
  * deadline, checked between reads as well as in the waits. */
-static int stoptls_shutdownboth(lua_State *L, ssl_conn *c, timeout *tm) {
+static int stoptls_shutdownboth(lua_State *L, ssl_conn *c, call *cl) {
     if (c->failed) return c->lasterr;
     while (!(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN)) {
         tlsio_enter(c, L, 1);
@@ -70,13 +70,13 @@ static int stoptls_shutdownboth(lua_State *L, ssl_conn *c, timeout *tm) {
         if (r >= 0) break;
         int err = tlsio_result(c, r);
         if (err != IO_WANTREAD && err != IO_WANTWRITE) return err;
-        if ((err = wait_fd(c->base.fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, tm)) != IO_DONE)
+        if ((err = wait_fd(c->base.fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, cl)) != IO_DONE)
             return err;
     }
     while (!(SSL_get_shutdown(c->ssl) & SSL_RECEIVED_SHUTDOWN)) {
         size_t held = c->buf.last - c->buf.first;
         if (held >= STOPTLS_MAXHELD) return SSL_IO_TOOMUCH;
-        if (!timeout_iszero(tm) && timeout_left(tm) == 0) return IO_TIMEOUT;
+        if (!call_iszero(cl) && call_left(cl) == 0) return IO_TIMEOUT;
         stoptls_reserve(L, &c->buf, 4096);
         size_t room = c->buf.cap - c->buf.last, got = 0;
         if (room > STOPTLS_MAXHELD - held) room = STOPTLS_MAXHELD - held;
@@ -90,7 +90,7 @@ static int stoptls_shutdownboth(lua_State *L, ssl_conn *c, timeout *tm) {
         int err = tlsio_result(c, r);
         if (SSL_get_shutdown(c->ssl) & SSL_RECEIVED_SHUTDOWN) break;
         if (err != IO_WANTREAD && err != IO_WANTWRITE) return err;
-        if ((err = wait_fd(c->base.fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, tm)) != IO_DONE)
+        if ((err = wait_fd(c->base.fd, err == IO_WANTREAD ? WAIT_R : WAIT_W, cl)) != IO_DONE)
             return err;
     }
     return IO_DONE;
@@ -102,9 +102,9 @@ static int stoptls_shutdownboth(lua_State *L, ssl_conn *c, timeout *tm) {
 WAIT_RESTART(stoptls_meth_stoptls)
 static int stoptls_meth_stoptls(lua_State *L) {
     ssl_conn *c = conn_check(L, 1);
-    conn_begincall(L, c, 2, stoptls_meth_stoptls_k);
+    if (conn_begincall(L, &c->cs.rd, 2, stoptls_meth_stoptls_k) == CALL_BUSY) return conn_busy(L, &c->cs.rd);
     if (c->state != SSL_STATE_CONNECTED || c->base.fd < 0) return conn_closed(L);
-    int err = stoptls_shutdownboth(L, c, &c->tm);
+    int err = stoptls_shutdownboth(L, c, &c->cs.rd);
     lua_settop(L, 1);
     if (err != IO_DONE) {
         lua_pushnil(L);
@@ -125,7 +125,7 @@ static int stoptls_meth_stoptls(lua_State *L) {
     stream *s = class_testgroup(L, -1, "tcp{any}");
     if (s == NULL) s = class_testgroup(L, -1, "unixstream{any}");
     if (s == NULL) return luaL_error(L, "socket.fromfd gave no stream");
-    s->tm = c->tm;
+    s->cs.tm = c->cs.tm;
     s->buf.received = c->buf.received;
     s->buf.sent = c->buf.sent;
     s->buf.birthday = c->buf.birthday;
