@@ -432,16 +432,22 @@ static void poller_takefd(lua_State *L, poller *p, poller_reg *r, int fd, int di
     p->nwait -= nwait - (r->nr + r->nw);
 }
 
-/* p:_collect(timeout, out) -> n: waits (no waiters and no timeout: does
- * not wait) and puts into out[1..n] the records of the tasks whose fd is
- * ready, taking them off their fd (a record may appear more than once,
- * from a select set). out[n + 1] is nil. */
+/* p:_collect(timeout, out) -> n: waits and puts into out[1..n] the
+ * records of the tasks whose fd is ready, taking them off their fd (a
+ * record may appear more than once, from a select set). out[n + 1] is nil.
+ * No waiters and no timeout: nothing could ever end the wait, so it
+ * returns -1 at once. */
 static int poller_collect(lua_State *L) {
     poller *p = poller_cocheck(L);
     double limit = luaL_checknumber(L, 2);
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_settop(L, 3);
-    if (limit < 0 && p->nwait == 0) limit = 0;
+    if (limit < 0 && p->nwait == 0) {
+        lua_pushnil(L);
+        lua_rawseti(L, 3, 1);
+        lua_pushinteger(L, -1);
+        return 1;
+    }
     int n = poller_gather(L, p, limit);
     if (n < 0) return luaL_error(L, "poller wait failed: %s", strerror(-n));
     lua_getiuservalue(L, 1, 1);                     /* 4 */
