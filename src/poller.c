@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #else
 #include <fcntl.h>
 #include <poll.h>
@@ -44,6 +46,7 @@ typedef struct poller {
     struct poller_ready { int fd, got; } *rdy;   /* what one wait found */
     size_t nrdy;
     lua_Integer nwait;            /* task waits registered, over every fd */
+    int nopwait2;                 /* epoll_pwait2 is missing: epoll_wait in ms */
 } poller;
 
 static poller *poller_check(lua_State *L) {
@@ -207,6 +210,32 @@ static int poller_ms(double seconds) {
     return ms > 2147483647.0 ? 2147483647 : (int) ms;
 }
 
+#ifdef __linux__
+/* One epoll wait of at most `limit` seconds (< 0: no limit). epoll_pwait2
+ * (Linux 5.11) keeps the nanoseconds; it is called through syscall(), so
+ * that no recent C library is needed, with the kernel's 64-bit timespec.
+ * A kernel without it (ENOSYS), or a seccomp filter that does not know it
+ * (EPERM), leaves epoll_wait with the time rounded up to whole ms. */
+static int poller_epoll(poller *p, double limit) {
+#ifdef SYS_epoll_pwait2
+    if (!p->nopwait2) {
+        struct { int64_t sec, nsec; } ts, *tp = NULL;
+        if (limit >= 0) {
+            double s = limit > 1e9 ? 1e9 : limit;   /* co.step waits again */
+            ts.sec = (int64_t) s;
+            ts.nsec = (int64_t) ceil((s - (double) ts.sec) * 1e9);
+            if (ts.nsec > 999999999) ts.nsec = 999999999;
+            tp = &ts;
+        }
+        int n = (int) syscall(SYS_epoll_pwait2, p->fd, p->ev, (int) p->cap, tp, NULL, (size_t) 8);
+        if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
+        p->nopwait2 = 1;
+    }
+#endif
+    return epoll_wait(p->fd, p->ev, (int) p->cap, poller_ms(limit));
+}
+#endif
+
 /* Waits up to `limit` seconds (< 0: no limit) and gathers into p->rdy what
  * is ready: n >= 0, or -errno. Errors and hang-ups count as the interest. */
 static int poller_gather(lua_State *L, poller *p, double limit) {
@@ -216,7 +245,7 @@ static int poller_gather(lua_State *L, poller *p, double limit) {
     for (;;) {
 #ifdef __linux__
         p->ev = poller_grow(L, p->ev, &p->cap, 256, sizeof *p->ev);
-        n = epoll_wait(p->fd, p->ev, (int) p->cap, poller_ms(limit));
+        n = poller_epoll(p, limit);
 #else
         n = poll(p->pfd, (nfds_t) p->n, poller_ms(limit));
 #endif
