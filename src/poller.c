@@ -21,6 +21,9 @@
 #include "wait.h"
 
 #define POLLER "poller"
+#if defined(__linux__) && defined(SYS_epoll_pwait2)
+#define POLLER_PWAIT2 1           /* tried first, at run time (poller_epoll) */
+#endif
 
 /* Per fd: what the kernel holds (the last successful change), the token it
  * was made with (0: none; see wait.c), and how many socket.co tasks wait to
@@ -46,7 +49,9 @@ typedef struct poller {
     struct poller_ready { int fd, got; } *rdy;   /* what one wait found */
     size_t nrdy;
     lua_Integer nwait;            /* task waits registered, over every fd */
+#ifdef POLLER_PWAIT2
     int nopwait2;                 /* epoll_pwait2 is missing: epoll_wait in ms */
+#endif
 } poller;
 
 static poller *poller_check(lua_State *L) {
@@ -217,7 +222,7 @@ static int poller_ms(double seconds) {
  * A kernel without it (ENOSYS), or a seccomp filter that does not know it
  * (EPERM), leaves epoll_wait with the time rounded up to whole ms. */
 static int poller_epoll(poller *p, double limit) {
-#ifdef SYS_epoll_pwait2
+#ifdef POLLER_PWAIT2
     if (!p->nopwait2) {
         struct { int64_t sec, nsec; } ts, *tp = NULL;
         if (limit >= 0) {
