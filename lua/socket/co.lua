@@ -15,12 +15,14 @@ local now = socket._now
 
 local co = {}
 
--- A timeout argument: nil, or a number (NaN counts as 0, as in settimeout).
+-- A timeout argument: nil, or a number (NaN counts as 0, as in settimeout;
+-- math.huge as nil: a time that never comes).
 local function timeoutarg(t, fname)
   if t ~= nil and type(t) ~= "number" then
     error(("bad argument #1 to '%s' (number expected, got %s)"):format(fname, type(t)), 3)
   end
   if t ~= t then return 0 end
+  if t == math.huge then return nil end
   return t
 end
 
