@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 #ifdef __linux__
+#include <stdint.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #else
 #include <fcntl.h>
 #include <poll.h>
@@ -19,6 +21,9 @@
 #include "wait.h"
 
 #define POLLER "poller"
+#if defined(__linux__) && defined(SYS_epoll_pwait2)
+#define POLLER_PWAIT2 1           /* tried first, at run time (poller_epoll) */
+#endif
 
 /* Per fd: what the kernel holds (the last successful change), the token it
  * was made with (0: none; see wait.c), and how many socket.co tasks wait to
@@ -44,6 +49,9 @@ typedef struct poller {
     struct poller_ready { int fd, got; } *rdy;   /* what one wait found */
     size_t nrdy;
     lua_Integer nwait;            /* task waits registered, over every fd */
+#ifdef POLLER_PWAIT2
+    int nopwait2;                 /* epoll_pwait2 is missing: epoll_wait in ms */
+#endif
 } poller;
 
 static poller *poller_check(lua_State *L) {
@@ -207,6 +215,32 @@ static int poller_ms(double seconds) {
     return ms > 2147483647.0 ? 2147483647 : (int) ms;
 }
 
+#ifdef __linux__
+/* One epoll wait of at most `limit` seconds (< 0: no limit). epoll_pwait2
+ * (Linux 5.11) keeps the nanoseconds; it is called through syscall(), so
+ * that no recent C library is needed, with the kernel's 64-bit timespec.
+ * A kernel without it (ENOSYS), or a seccomp filter that does not know it
+ * (EPERM), leaves epoll_wait with the time rounded up to whole ms. */
+static int poller_epoll(poller *p, double limit) {
+#ifdef POLLER_PWAIT2
+    if (!p->nopwait2) {
+        struct { int64_t sec, nsec; } ts, *tp = NULL;
+        if (limit >= 0) {
+            double s = limit > 1e9 ? 1e9 : limit;   /* co.step waits again */
+            ts.sec = (int64_t) s;
+            ts.nsec = (int64_t) ceil((s - (double) ts.sec) * 1e9);
+            if (ts.nsec > 999999999) ts.nsec = 999999999;
+            tp = &ts;
+        }
+        int n = (int) syscall(SYS_epoll_pwait2, p->fd, p->ev, (int) p->cap, tp, NULL, (size_t) 8);
+        if (n >= 0 || (errno != ENOSYS && errno != EPERM)) return n;
+        p->nopwait2 = 1;
+    }
+#endif
+    return epoll_wait(p->fd, p->ev, (int) p->cap, poller_ms(limit));
+}
+#endif
+
 /* Waits up to `limit` seconds (< 0: no limit) and gathers into p->rdy what
  * is ready: n >= 0, or -errno. Errors and hang-ups count as the interest. */
 static int poller_gather(lua_State *L, poller *p, double limit) {
@@ -216,7 +250,7 @@ static int poller_gather(lua_State *L, poller *p, double limit) {
     for (;;) {
 #ifdef __linux__
         p->ev = poller_grow(L, p->ev, &p->cap, 256, sizeof *p->ev);
-        n = epoll_wait(p->fd, p->ev, (int) p->cap, poller_ms(limit));
+        n = poller_epoll(p, limit);
 #else
         n = poll(p->pfd, (nfds_t) p->n, poller_ms(limit));
 #endif
@@ -432,16 +466,22 @@ static void poller_takefd(lua_State *L, poller *p, poller_reg *r, int fd, int di
     p->nwait -= nwait - (r->nr + r->nw);
 }
 
-/* p:_collect(timeout, out) -> n: waits (no waiters and no timeout: does
- * not wait) and puts into out[1..n] the records of the tasks whose fd is
- * ready, taking them off their fd (a record may appear more than once,
- * from a select set). out[n + 1] is nil. */
+/* p:_collect(timeout, out) -> n: waits and puts into out[1..n] the
+ * records of the tasks whose fd is ready, taking them off their fd (a
+ * record may appear more than once, from a select set). out[n + 1] is nil.
+ * No waiters and no timeout: nothing could ever end the wait, so it
+ * returns -1 at once. */
 static int poller_collect(lua_State *L) {
     poller *p = poller_cocheck(L);
     double limit = luaL_checknumber(L, 2);
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_settop(L, 3);
-    if (limit < 0 && p->nwait == 0) limit = 0;
+    if (limit < 0 && p->nwait == 0) {
+        lua_pushnil(L);
+        lua_rawseti(L, 3, 1);
+        lua_pushinteger(L, -1);
+        return 1;
+    }
     int n = poller_gather(L, p, limit);
     if (n < 0) return luaL_error(L, "poller wait failed: %s", strerror(-n));
     lua_getiuservalue(L, 1, 1);                     /* 4 */

@@ -383,9 +383,9 @@ static int resolve_lua_cancel(lua_State *L) {
     return 1;
 }
 
-/* close(), __close and __gc: drops the object's reference at once, even
- * while the worker runs. */
-static int resolve_lua_close(lua_State *L) {
+/* __gc: drops the object's reference at once, even while the worker runs.
+ * (No task can be waiting: a waiting task holds the object.) */
+static int resolve_lua_gc(lua_State *L) {
     resolve *r = resolve_check(L);
     if (r->req != NULL) resolve_release(r->req);
     r->req = NULL;
@@ -393,6 +393,14 @@ static int resolve_lua_close(lua_State *L) {
     r->state = RESOLVE_CLOSED;
     lua_pushinteger(L, 1);
     return 1;
+}
+
+/* close() and __close: as __gc, but a socket.co task waiting on the
+ * descriptor wakes first, and finds the object closed. */
+static int resolve_lua_close(lua_State *L) {
+    resolve *r = resolve_check(L);
+    if (r->req != NULL) wait_closing(L, r->base.fd);
+    return resolve_lua_gc(L);
 }
 
 /* ---- localaddresses ---------------------------------------------------- */
@@ -526,7 +534,7 @@ void resolve_open(lua_State *L) {
         {NULL, NULL}
     };
     static const luaL_Reg meta[] = {
-        {"__gc", resolve_lua_close},
+        {"__gc", resolve_lua_gc},
         {"__close", resolve_lua_close},
         {"__tostring", resolve_lua_gethostname},
         {NULL, NULL}

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <time.h>
 #include "lauxlib.h"
 #include "class.h"
 #include "select.h"
@@ -90,15 +91,32 @@ static int select_cmp(const void *a, const void *b) {
     return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
+/* One poll for at most `left` seconds (< 0: no limit). ppoll keeps the
+ * nanoseconds (a 0.1 ms select took 1.2 ms through poll's whole ms);
+ * elsewhere poll, rounded up to the next ms. Neither ends early. */
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__NetBSD__) || defined(__OpenBSD__)
+static int select_once(struct pollfd *p, nfds_t n, double left) {
+    struct timespec ts;
+    if (left < 0) return ppoll(p, n, NULL, NULL);
+    if (left > 1e9) left = 1e9;                 /* the loop below waits on */
+    ts.tv_sec = (time_t) left;
+    ts.tv_nsec = (long) ceil((left - (double) ts.tv_sec) * 1e9);
+    if (ts.tv_nsec > 999999999L) ts.tv_nsec = 999999999L;
+    return ppoll(p, n, &ts, NULL);
+}
+#else
+static int select_once(struct pollfd *p, nfds_t n, double left) {
+    if (left < 0) return poll(p, n, -1);
+    return poll(p, n, left * 1000 > 2147483647.0 ? 2147483647 : (int) ceil(left * 1000));
+}
+#endif
+
+/* Polls until something is ready or `limit` seconds (< 0: no limit) have
+ * passed on the monotonic clock; a wake-up before that waits again. */
 static int select_poll(struct pollfd *p, nfds_t n, double limit) {
     double deadline = timeout_monotonic() + limit;
     for (;;) {
-        int ms = -1;
-        if (limit >= 0) {
-            double left = fmax(0, deadline - timeout_monotonic());
-            ms = left * 1000 > 2147483647.0 ? 2147483647 : (int) ceil(left * 1000);
-        }
-        int r = poll(p, n, ms);
+        int r = select_once(p, n, limit < 0 ? -1 : fmax(0, deadline - timeout_monotonic()));
         if (r >= 0) {
             if (r == 0 && limit >= 0 && timeout_monotonic() < deadline) continue;
             return r;

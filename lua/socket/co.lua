@@ -9,16 +9,20 @@ local socket = require("socket")
 local create, resume, cstatus, crunning = coroutine.create, coroutine.resume,
   coroutine.status, coroutine.running
 local pack, unpack = table.pack, table.unpack
+local floor, huge = math.floor, math.huge
+local pcall, error = pcall, error
 local now = socket._now
 
 local co = {}
 
--- A timeout argument: nil, or a number (NaN counts as 0, as in settimeout).
+-- A timeout argument: nil, or a number (NaN counts as 0, as in settimeout;
+-- math.huge as nil: a time that never comes).
 local function timeoutarg(t, fname)
   if t ~= nil and type(t) ~= "number" then
     error(("bad argument #1 to '%s' (number expected, got %s)"):format(fname, type(t)), 3)
   end
   if t ~= t then return 0 end
+  if t == math.huge then return nil end
   return t
 end
 
@@ -28,16 +32,38 @@ local nlive = 0
 local ready = {}                                    -- records to resume next
 local spare = {}                                    -- the other one of the two ready lists
 local heap = {}                                     -- timers: {at, rec}, one per task at most
+local nstale = 0                                    -- heap entries {at, false}: their task moved on
+local stepping = false                              -- a step is running (no nested step or run)
 local poller = assert(socket.poller())
 local padd, premove, pcollect, ptake = poller._add, poller._remove, poller._collect, poller._take
 local out = {}
 local WAIT                                          -- what wait.c yields first (set below)
 
+-- Timers: a binary heap of entries {at, rec}. A task owns at most one
+-- entry (rec.timer, with entry[2] == rec); an entry its task no longer owns
+-- (superseded, or the task finished) is {at, false}, holds nothing, and is
+-- dropped when it comes to the top. Once such entries are most of the heap,
+-- it is rebuilt without them, so finished tasks cost nothing after a while
+-- even under deadlines that never come (settimeout(math.huge)).
+local function siftdown(i, n)
+  local e = heap[i]
+  local at = e[1]
+  while true do
+    local m = 2 * i
+    if m > n then break end
+    if m < n and heap[m + 1][1] < heap[m][1] then m = m + 1 end
+    if heap[m][1] >= at then break end
+    heap[i] = heap[m]
+    i = m
+  end
+  heap[i] = e
+end
+
 local function heappush(e)
   local i = #heap + 1
   heap[i] = e
   while i > 1 do
-    local p = i // 2
+    local p = floor(i / 2)
     if heap[p][1] <= e[1] then break end
     heap[i], heap[p] = heap[p], e
     i = p
@@ -45,21 +71,35 @@ local function heappush(e)
 end
 
 local function heappop()
-  local top, last = heap[1], heap[#heap]
-  heap[#heap] = nil
-  if #heap > 0 then
-    local i, n = 1, #heap
-    heap[1] = last
-    while true do
-      local l, r, m = 2 * i, 2 * i + 1, i
-      if l <= n and heap[l][1] < heap[m][1] then m = l end
-      if r <= n and heap[r][1] < heap[m][1] then m = r end
-      if m == i then break end
-      heap[i], heap[m] = heap[m], heap[i]
-      i = m
+  local n = #heap
+  local top = heap[1]
+  heap[1] = heap[n]
+  heap[n] = nil
+  if n > 2 then siftdown(1, n - 1) end
+  return top
+end
+
+local function compact()
+  local h, n = {}, 0
+  for i = 1, #heap do
+    local e = heap[i]
+    if e[2] then
+      n = n + 1
+      h[n] = e
     end
   end
-  return top
+  heap, nstale = h, 0
+  for i = floor(n / 2), 1, -1 do siftdown(i, n) end
+end
+
+-- rec gives up its timer entry.
+local function droptimer(rec)
+  local e = rec.timer
+  if e then
+    rec.timer, e[2] = nil, false
+    nstale = nstale + 1
+    if nstale > 64 and nstale * 2 > #heap then compact() end
+  end
 end
 
 -- Who waits on which fd lives in the poller (poller.c, "Waiters"): _add
@@ -109,6 +149,7 @@ local function register(rec, fd, bits, deadline, token)
   if deadline >= 0 then
     local e = rec.timer
     if not e or e[1] > deadline then
+      droptimer(rec)
       e = { deadline, rec }
       rec.timer = e
       heappush(e)
@@ -118,6 +159,7 @@ end
 
 local function finish(rec)
   unregister(rec)
+  droptimer(rec)                                    -- the entry must not keep the task alive
   live[rec.co], tasks[rec.co] = nil, nil
   nlive = nlive - 1
 end
@@ -134,9 +176,11 @@ local function run(rec)
   end
   if not ok then
     finish(rec)
-    if co.onerror then
-      co.onerror(rec.co, a)
-      return true
+    local onerror = co.onerror
+    if onerror then                                 -- if it raises, that error leaves the step
+      local hok, herr = pcall(onerror, rec.co, a)
+      if hok then return true end
+      return false, herr
     end
     return false, a
   end
@@ -163,16 +207,24 @@ co.event = co.spawn
 
 -- One iteration: wait (at most `timeout` seconds; nil: until something
 -- happens) for the earliest deadline or a ready fd, resume what is ready.
--- Returns the number of live tasks.
-function co.step(timeout)
-  timeout = timeoutarg(timeout, "step")
+-- Returns the number of live tasks, and true when nothing can ever happen:
+-- no task is ready, none waits on an fd or a deadline, and no timeout was
+-- given (the step then returns at once instead of waiting forever).
+local function step(timeout)
+  stepping = true
   local limit = #ready > 0 and 0 or (timeout or -1)
-  if heap[1] then
-    local d = heap[1][1] - now()
+  local top = heap[1]
+  while top and not top[2] do                       -- a stale entry: nothing to wait for
+    heappop()
+    nstale = nstale - 1
+    top = heap[1]
+  end
+  if top and top[1] < huge then                     -- a deadline at +inf never comes
+    local d = top[1] - now()
     if d < 0 then d = 0 end
     if limit < 0 or d < limit then limit = d end
   end
-  local n = pcollect(poller, limit, out)               -- no waiters, no timers: no waiting
+  local n = pcollect(poller, limit, out)            -- -1: waits on nothing, and no limit
   for i = 1, n do
     local rec = out[i]
     out[i] = nil                                    -- holds no finished task alive
@@ -187,7 +239,9 @@ function co.step(timeout)
   while heap[1] and heap[1][1] <= t do
     local e = heappop()
     local rec = e[2]
-    if rec.timer == e then                          -- else superseded by an earlier one
+    if not rec then                                 -- its task moved on
+      nstale = nstale - 1
+    else
       local d = rec.deadline
       if not rec.waiting or d < 0 then
         rec.timer = nil
@@ -212,14 +266,35 @@ function co.step(timeout)
         ready[#ready + 1] = batch[j]
         batch[j] = nil
       end
+      stepping = false
       error(err, 0)
     end
   end
-  return nlive
+  stepping = false
+  return nlive, n < 0
 end
 
+-- A task (or co.onerror) calling co.run or co.step would resume tasks from
+-- inside the step that resumed it.
+local function notnested(fname)
+  if stepping then
+    error(("cannot call '%s' from a task or from co.onerror (the scheduler is already running)")
+      :format(fname), 3)
+  end
+end
+
+function co.step(timeout)
+  timeout = timeoutarg(timeout, "step")
+  notnested("step")
+  return (step(timeout))
+end
+
+-- Returns true when no task is left, nil, "timeout" when the time ran out,
+-- and nil, "deadlock" (no timeout given) when tasks are left but none can
+-- ever be woken: each waits on nothing, with no deadline.
 function co.run(timeout)
   timeout = timeoutarg(timeout, "run")
+  notnested("run")
   local deadline = timeout and now() + timeout
   while nlive > 0 do
     local left
@@ -227,7 +302,8 @@ function co.run(timeout)
       left = deadline - now()
       if left <= 0 then return nil, "timeout" end
     end
-    co.step(left)
+    local _, stuck = step(left)
+    if stuck then return nil, "deadlock" end
   end
   return true
 end
