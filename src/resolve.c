@@ -300,10 +300,17 @@ static int resolve_lua_getstatus(lua_State *L) {
 
 static int resolve_lua_wait(lua_State *L);
 
-/* After a socket.co yield: slot 2 holds the absolute deadline. */
+/* After a socket.co yield: slot 2 holds the absolute deadline. A wait that
+ * a close() ended answers nil, "closed", as a socket's waiters do (API.md
+ * §12.2); wait() on an object closed before it answers as getstatus. */
 static int resolve_wait_k(lua_State *L, int status, lua_KContext ctx) {
     (void) status;
     (void) ctx;
+    if (resolve_check(L)->state == RESOLVE_CLOSED) {
+        lua_pushnil(L);
+        lua_pushliteral(L, "closed");
+        return 2;
+    }
     lua_settop(L, 2);
     wait_argleft(L, 2);
     return resolve_lua_wait(L);

@@ -166,6 +166,10 @@ end
 
 -- Resumes one task; returns false, err when it raised and nobody took it.
 local function run(rec)
+  if cstatus(rec.co) == "dead" then                 -- closed from outside (coroutine.close)
+    finish(rec)
+    return true
+  end
   local args = rec.args
   local ok, a, b, c, d, e
   if args then
