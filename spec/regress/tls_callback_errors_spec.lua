@@ -100,6 +100,19 @@ describe("regress: errors in TLS callbacks fail the handshake cleanly", function
     assert.truthy(tostring(got[2]):find("yield", 1, true), tostring(got[2]))
   end)
 
+  it("a callback that closes or drives its own conn is refused (it freed the SSL under OpenSSL)", function()
+    for _, use in ipairs({ "close", "receive", "send", "dohandshake", "stoptls" }) do
+      local pp
+      local _, perr = handshake(S.serverparams(C, { alpn = function()
+        pp:settimeout(0)
+        pp[use](pp, use == "send" and "x" or nil)
+        return { "h2" }
+      end }), S.clientparams(C, { alpn = { "h2" } }), function(_, p) pp = p end)
+      assert.truthy(tostring(perr):find("a TLS connection cannot be used inside its own callback", 1, true),
+        use .. ": " .. tostring(perr))
+    end
+  end)
+
   it("a setssl server closes the client at once and leaks no descriptor", function()
     local srv = assert(socket.bind("127.0.0.1", 0))
     local _, port = srv:getsockname()

@@ -99,7 +99,7 @@ static int handshake_run(lua_State *L, ssl_conn *c, int self, timeout *tm) {
  * buffer and tm (wait.h). */
 WAIT_RESTART(handshake_meth_dohandshake)
 static int handshake_meth_dohandshake(lua_State *L) {
-    ssl_conn *c = conn_check(L, 1);
+    ssl_conn *c = conn_checkidle(L, 1);
     timeout_begin(L, &c->tm, handshake_meth_dohandshake_k);
     if (c->state != SSL_STATE_CONNECTED) c->want = WAIT_R;
     int err = handshake_run(L, c, 1, &c->tm);
@@ -116,7 +116,7 @@ static int handshake_meth_dohandshake(lua_State *L) {
  * connect, which are new API and so say "timeout" (§12.1). */
 WAIT_RESTART(handshake_lua_handshake)
 static int handshake_lua_handshake(lua_State *L) {
-    ssl_conn *c = conn_check(L, 1);
+    ssl_conn *c = conn_checkidle(L, 1);
     conn_begincall(L, c, 2, handshake_lua_handshake_k);
     int err = handshake_run(L, c, 1, &c->tm);
     if (err == IO_DONE) {
@@ -167,7 +167,7 @@ static int handshake_lua_tlsaccept(lua_State *L) {
 /* Client: sni(name) sets SNI and the name to verify. Server: sni(map
  * [, strict]) selects a context by the requested name. */
 static int handshake_meth_sni(lua_State *L) {
-    ssl_conn *c = conn_check(L, 1);
+    ssl_conn *c = conn_checkidle(L, 1);
     if (c->ssl == NULL) return conn_closed(L);
     if (!conn_isserver(c)) {
         const char *name = luaL_checkstring(L, 2);
