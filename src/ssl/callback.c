@@ -46,7 +46,9 @@ static int callback_run(ssl_conn *c, callback_call *cc, int fail) {
     lua_pushcfunction(L, callback_trampoline);
     lua_pushvalue(L, c->self);
     lua_pushlightuserdata(L, cc);
+    c->incallback++;
     int st = lua_pcall(L, 2, 0, 0);
+    c->incallback--;
     if (st != LUA_OK && c->why[0] == '\0') {
         const char *msg = lua_tostring(L, -1);
         snprintf(c->why, sizeof c->why, "%s",

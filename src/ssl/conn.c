@@ -20,6 +20,12 @@ ssl_conn *conn_check(lua_State *L, int idx) {
     return luaL_checkudata(L, idx, SSL_CONN_CLASS);
 }
 
+ssl_conn *conn_checkidle(lua_State *L, int idx) {
+    ssl_conn *c = luaL_checkudata(L, idx, SSL_CONN_CLASS);
+    if (c->incallback) luaL_error(L, "a TLS connection cannot be used inside its own callback");
+    return c;
+}
+
 /* close_notify is one attempt, never a wait: a peer that stopped reading
  * must not hold close() (or a whole socket.co process) hostage. */
 void conn_release(lua_State *L, ssl_conn *c) {
@@ -51,13 +57,14 @@ static int conn_gc(lua_State *L) {
 /* __close, unlike __gc, can find tasks waiting on the object: wake them. */
 static int conn_tbc(lua_State *L) {
     ssl_conn *c = luaL_testudata(L, 1, SSL_CONN_CLASS);
+    if (c != NULL) conn_checkidle(L, 1);
     if (c != NULL) wait_closing(L, c->base.fd);
     return conn_gc(L);
 }
 
 /* close() returns nothing (§13 row 16). */
 static int conn_meth_close(lua_State *L) {
-    ssl_conn *c = conn_check(L, 1);
+    ssl_conn *c = conn_checkidle(L, 1);
     wait_closing(L, c->base.fd);
     conn_release(L, c);
     return 0;
@@ -200,7 +207,7 @@ static int conn_mapwant(lua_State *L, ssl_conn *c, int n) {
  * is reported as wantread/wantwrite (conn_mapwant). */
 static int conn_buffered(lua_State *L, lua_KFunction k, int want, int write,
                          int (*meth)(lua_State *, buffer *)) {
-    ssl_conn *c = conn_check(L, 1);
+    ssl_conn *c = conn_checkidle(L, 1);
     call *cl = write ? &c->cs.wr : &c->cs.rd;
     if (call_begin(L, cl, k) == CALL_BUSY) return want ? buffer_pushbusy(L, &c->buf, cl) : conn_busy(L, cl);
     if (want) c->want = want;

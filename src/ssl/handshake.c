@@ -99,7 +99,7 @@ static int handshake_run(lua_State *L, ssl_conn *c, int self, call *cl) {
  * buffer and the read call (call.h). A handshake holds the read direction. */
 WAIT_RESTART(handshake_meth_dohandshake)
 static int handshake_meth_dohandshake(lua_State *L) {
-    ssl_conn *c = conn_check(L, 1);
+    ssl_conn *c = conn_checkidle(L, 1);
     if (call_begin(L, &c->cs.rd, handshake_meth_dohandshake_k) == CALL_BUSY) {
         lua_pushboolean(L, 0);
         lua_pushstring(L, call_busy(&c->cs.rd));
@@ -120,7 +120,7 @@ static int handshake_meth_dohandshake(lua_State *L) {
  * connect, which are new API and so say "timeout" (§12.1). */
 WAIT_RESTART(handshake_lua_handshake)
 static int handshake_lua_handshake(lua_State *L) {
-    ssl_conn *c = conn_check(L, 1);
+    ssl_conn *c = conn_checkidle(L, 1);
     if (conn_begincall(L, &c->cs.rd, 2, handshake_lua_handshake_k) == CALL_BUSY) {
         lua_pushboolean(L, 0);
         lua_pushstring(L, call_busy(&c->cs.rd));
@@ -176,7 +176,7 @@ static int handshake_lua_tlsaccept(lua_State *L) {
 /* Client: sni(name) sets SNI and the name to verify. Server: sni(map
  * [, strict]) selects a context by the requested name. */
 static int handshake_meth_sni(lua_State *L) {
-    ssl_conn *c = conn_check(L, 1);
+    ssl_conn *c = conn_checkidle(L, 1);
     if (c->ssl == NULL) return conn_closed(L);
     if (!conn_isserver(c)) {
         const char *name = luaL_checkstring(L, 2);

@@ -242,7 +242,7 @@ static int info_meth_exportkeyingmaterial(lua_State *L) {
 }
 
 static int info_meth_setdane(lua_State *L) {
-    ssl_conn *c = conn_check(L, 1);
+    ssl_conn *c = conn_checkidle(L, 1);
     const char *domain = luaL_checkstring(L, 2);
     if (c->ssl == NULL) return conn_closed(L);
     int ok = SSL_dane_enable(c->ssl, domain) > 0;
@@ -252,7 +252,7 @@ static int info_meth_setdane(lua_State *L) {
 }
 
 static int info_meth_settlsa(lua_State *L) {
-    ssl_conn *c = conn_check(L, 1);
+    ssl_conn *c = conn_checkidle(L, 1);
     int usage = class_toint(luaL_checknumber(L, 2));
     int selector = class_toint(luaL_checknumber(L, 3));
     int mtype = class_toint(luaL_checknumber(L, 4));

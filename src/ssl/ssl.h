@@ -96,6 +96,7 @@ typedef struct ssl_conn {
     unsigned long sslerr;    /* the OpenSSL error behind SSL_IO_SSL */
     lua_State *L;            /* the running call, while OpenSSL may call back */
     int self;                /* the conn's stack index in L then */
+    int incallback;          /* Lua code of a callback of this conn is running */
     char *pre;               /* taken-over bytes the BIO serves first */
     size_t prelen, preoff;
     unsigned char alpn[256]; /* the protocol an ALPN selector chose */
@@ -109,6 +110,10 @@ typedef struct ssl_conn {
 
 /* conn.c */
 ssl_conn *conn_check(lua_State *L, int idx);
+/* conn_check for methods that drive OpenSSL or free the conn: raises when
+ * called from inside one of the conn's own callbacks (OpenSSL is in the
+ * middle of a call on it; re-entering or freeing it there is unsafe). */
+ssl_conn *conn_checkidle(lua_State *L, int idx);
 /* Sends close_notify when connected (one attempt, never a wait), then
  * frees everything. */
 void conn_release(lua_State *L, ssl_conn *c);

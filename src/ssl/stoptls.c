@@ -101,7 +101,7 @@ static int stoptls_shutdownboth(lua_State *L, ssl_conn *c, call *cl) {
  * timeout it can be called again: it goes on where it stopped. */
 WAIT_RESTART(stoptls_meth_stoptls)
 static int stoptls_meth_stoptls(lua_State *L) {
-    ssl_conn *c = conn_check(L, 1);
+    ssl_conn *c = conn_checkidle(L, 1);
     if (conn_begincall(L, &c->cs.rd, 2, stoptls_meth_stoptls_k) == CALL_BUSY) return conn_busy(L, &c->cs.rd);
     if (c->state != SSL_STATE_CONNECTED || c->base.fd < 0) return conn_closed(L);
     int err = stoptls_shutdownboth(L, c, &c->cs.rd);
