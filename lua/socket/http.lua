@@ -8,8 +8,7 @@ local headers = require("socket.headers")
 local error, ipairs, pairs, pcall, require, setmetatable, tonumber, tostring, type =
   error, ipairs, pairs, pcall, require, setmetatable, tonumber, tostring, type
 local concat, sort = table.concat, table.sort
-local find, format, gsub, lower, match, sub =
-  string.find, string.format, string.gsub, string.lower, string.match, string.sub
+local find, format, lower, match, sub = string.find, string.format, string.lower, string.match, string.sub
 local min = math.min
 
 local http = {}
@@ -302,11 +301,12 @@ http.schemes = SCHEMES
 local metat = { __index = {} }
 local M = metat.__index
 
-function http.open(host, port, create)
+-- timeout: seconds for each connect, send and receive (default http.TIMEOUT)
+function http.open(host, port, create, timeout)
   local c = socket.try((create or socket.tcp)())
   local h = setmetatable({ c = c }, metat)
   h.try = socket.newtry(function() h:close() end)
-  h.try(c:settimeout(http.TIMEOUT))
+  h.try(c:settimeout(timeout or http.TIMEOUT))
   h.try(c:connect(host, port))
   return h
 end
@@ -519,7 +519,7 @@ local function tredirect(reqt, nreqt, location)
   local newurl = url.absolute(nreqt.base, location)
   local newt = {
     url = newurl, sink = reqt.sink, step = reqt.step, method = reqt.method, proxy = reqt.proxy,
-    redirect = reqt.redirect, maxredirects = reqt.maxredirects, tls = reqt.tls,
+    redirect = reqt.redirect, maxredirects = reqt.maxredirects, tls = reqt.tls, timeout = reqt.timeout,
     onresponse = reqt.onresponse, nredirects = (reqt.nredirects or 0) + 1, headers = reqt.headers,
   }
   for _, k in ipairs(TLSKEYS) do newt[k] = reqt[k] end
@@ -539,7 +539,7 @@ end
 
 function trequest(reqt)
   local nreqt = adjustrequest(reqt)
-  local h = http.open(nreqt.host, nreqt.port, nreqt.create)
+  local h = http.open(nreqt.host, nreqt.port, nreqt.create, nreqt.timeout)
   h:sendrequestline(nreqt.method, nreqt.uri)
   h:sendheaders(nreqt.headers)
   if nreqt.source then h:sendbody(nreqt.headers, nreqt.source, nreqt.step) end
