@@ -13,9 +13,20 @@ local build = assert(os.getenv("NETSOCKET_BUILD"), "NETSOCKET_BUILD is not set")
 local ROOT = build:gsub("/+$", ""):gsub("/[^/]+$", "")
 local q = S.q
 
-local LUASEC_LUA = "/usr/share/lua/5.4/ssl.lua"
-local LUASEC_HTTPS = "/usr/share/lua/5.4/ssl/https.lua"
-local LUASEC_LIBDIR = "/usr/lib/x86_64-linux-gnu/lua/5.4"
+-- LuaSec's files on the default paths (Debian's lua-sec), not this tree's
+local function find(path, file)
+  for template in path:gmatch("[^;]+") do
+    local name = template:gsub("%?", file)
+    local f = not template:find(ROOT, 1, true) and io.open(name)
+    if f then
+      f:close()
+      return name
+    end
+  end
+end
+local LUASEC_LUA = find(package.path, "ssl") or "/usr/share/lua/5.4/ssl.lua"
+local LUASEC_HTTPS = find(package.path, "ssl/https") or "/usr/share/lua/5.4/ssl/https.lua"
+local LUASEC_LIBDIR = (find(package.cpath, "ssl") or ""):match("^(.*)/[^/]*$") or "/usr/lib/x86_64-linux-gnu/lua/5.4"
 
 describe("regress: netsocket-ssl and LuaSec in one luarocks tree", function()
   local dir, tree, server
