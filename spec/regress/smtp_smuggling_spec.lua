@@ -89,6 +89,50 @@ describe("regress: socket.smtp normalises line ends before dot-stuffing (no SMTP
     end
   end)
 
+  describe("against Debian's aiosmtpd", function()
+    local has = P.haspython("aiosmtpd")
+    local pid, port, out
+    setup(function()
+      if not has then return end
+      out = os.tmpname()
+      -- each transaction in a file of its own: out.1, out.2, ...
+      P.writefile(out .. ".py", [[
+import sys, time
+from aiosmtpd.controller import Controller
+port, out = int(sys.argv[1]), sys.argv[2]
+n = 0
+class Handler:
+    async def handle_DATA(self, server, session, envelope):
+        global n
+        n += 1
+        with open(out + "." + str(n), "wb") as f:
+            f.write(envelope.original_content)
+        return "250 OK stored"
+c = Controller(Handler(), hostname="127.0.0.1", port=port)
+c.start()
+time.sleep(60)
+c.stop()
+]])
+      port = P.freeport()
+      pid = P.spawn(P.PYTHON .. " " .. out .. ".py " .. port .. " " .. out, port)
+    end)
+    teardown(function()
+      if pid then P.kill(pid) end
+      if out then
+        for _, ext in ipairs({ "", ".py", ".1", ".2", ".3" }) do os.remove(out .. ext) end
+      end
+    end)
+
+    local check = has and it or function(name) pending(name .. " (python3-aiosmtpd is not installed)") end
+    check("stores one message holding the whole body, line ends made CRLF", function()
+      local r = { smtp.send({ from = "<a@t>", rcpt = "<b@t>", server = "127.0.0.1", port = port,
+        source = chunks({ "hello\n", ".", "\r\n" .. SMUGGLED .. "bye\rend" }) }) }
+      assert.same({ 1 }, r)
+      assert.equal("hello\r\n.\r\n" .. SMUGGLED .. "bye\r\nend\r\n", P.readfile(out .. ".1"))
+      assert.is_nil(io.open(out .. ".2"), "a second message was stored")
+    end)
+  end)
+
   it("a clean CRLF body goes out as 3.x sends it", function()
     local d = send(ltn12.source.string(".a\r\nb\r\n.\r\n..c\r\nd"))
     assert.equal("..a\r\nb\r\n..\r\n...c\r\nd\r\n", d.mails[1].data)
