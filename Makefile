@@ -24,8 +24,9 @@ CORE_SRC = $(sort $(wildcard src/*.c))
 CORE_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 CORE_SO  = $(BUILD)/socket/core.so
 
-# Every Lua module but socket.ssl (the TLS rock installs that one).
-LUA_MODS = $(filter-out lua/socket/ssl.lua,$(sort $(wildcard lua/*.lua lua/socket/*.lua)))
+# Every Lua module but socket.ssl and LuaSec's names (the TLS rock installs those).
+SSL_LUA  = lua/socket/ssl.lua lua/ssl.lua $(sort $(wildcard lua/ssl/*.lua))
+LUA_MODS = $(filter-out $(SSL_LUA),$(sort $(wildcard lua/*.lua lua/socket/*.lua)))
 
 # socket.ssl.core: TLS over OpenSSL, a library of its own. It links its own
 # copies of the engine objects it needs (symbols are hidden per library;
@@ -155,10 +156,12 @@ install: lib
 	for m in $(LUA_MODS:lua/%=%); do install -m 644 lua/$$m $(INST_LUADIR)/$$m || exit 1; done
 
 # The TLS rock (netsocket-ssl-scm-1.rockspec): `make ssl` then this.
+# socket.ssl, and LuaSec's module names over it (ssl, ssl.https,
+# ssl.context, ssl.x509, ssl.config: doc/migration.md).
 install-ssl: ssl
-	install -d $(INST_LIBDIR)/socket/ssl $(INST_LUADIR)/socket
+	install -d $(INST_LIBDIR)/socket/ssl $(INST_LUADIR)/socket $(INST_LUADIR)/ssl
 	install -m 755 $(SSL_SO) $(INST_LIBDIR)/socket/ssl/core.so
-	install -m 644 lua/socket/ssl.lua $(INST_LUADIR)/socket/ssl.lua
+	for m in $(SSL_LUA:lua/%=%); do install -m 644 lua/$$m $(INST_LUADIR)/$$m || exit 1; done
 
 clean:
 	rm -rf build build-asan build-rock build-rock-ssl build-fuzz
@@ -179,4 +182,4 @@ help:
 	@echo "make soak     cosocket echo server under 1,000 clients, SOAK_TIME s (soak-ci: 20 s)"
 	@echo "make valgrind the suite under valgrind memcheck"
 	@echo "make install  install the core, mime and the Lua modules into INST_LIBDIR / INST_LUADIR"
-	@echo "make install-ssl  install socket.ssl there too"
+	@echo "make install-ssl  install socket.ssl and LuaSec's module names (ssl, ssl.https, ...) there too"

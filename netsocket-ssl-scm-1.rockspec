@@ -12,7 +12,10 @@ with every LuaSocket pattern, X509 objects) over OpenSSL 3, and changes its
 defaults: clients verify the peer against the system CA store and check the
 host name, SNI is sent automatically, TLS 1.2 is the minimum. Adds
 ssl.connect, STARTTLS (client:starttls, conn:stoptls) and TLS servers
-(server:setssl). Needs the netsocket core rock.
+(server:setssl). Also installs LuaSec's module names over it: ssl,
+ssl.https, ssl.context, ssl.x509, ssl.config. Beside LuaSec in one tree,
+luarocks gives ssl and ssl.https to LuaSec and the other names follow
+(doc/migration.md). Needs the netsocket core rock.
 ]],
    license = "MIT",
 }

@@ -8,7 +8,7 @@ local headers = require("socket.headers")
 local error, ipairs, pairs, pcall, require, setmetatable, tonumber, tostring, type =
   error, ipairs, pairs, pcall, require, setmetatable, tonumber, tostring, type
 local concat, sort = table.concat, table.sort
-local find, format, gsub, lower, match = string.find, string.format, string.gsub, string.lower, string.match
+local find, format, lower, match, sub = string.find, string.format, string.lower, string.match, string.sub
 local min = math.min
 
 local http = {}
@@ -25,6 +25,52 @@ local READSIZE = 8192                       -- chunked bodies are passed on in p
 -- Misuse raises naming the argument (error level 0: the message is complete).
 local function misuse(n, fname, msg)
   error(format("bad argument #%d to '%s' (%s)", n, fname, msg), 0)
+end
+
+-- What would let a value break out of its place on the wire: CR or LF,
+-- another control byte (NUL to US, DEL; HTAB too unless tabok), or a space
+-- where it would split the request line (unless spaceok). nil when clean.
+local function badbytes(s, spaceok, tabok)
+  if find(s, "[\r\n]") then return "contains CR or LF" end
+  if find(s, tabok and "[%z\1-\8\11-\31\127]" or "[%z\1-\31\127]") then
+    return "contains a control character"
+  end
+  if not spaceok and find(s, " ", 1, true) then return "contains a space" end
+  return nil
+end
+
+-- A port as the wire shows it ("8080"), or nil when it is not one.
+local function portstring(port)
+  local s = port
+  if type(port) == "number" and port >= 0 and port <= 65535 and port == math.floor(port) then
+    s = format("%d", port)
+  end
+  if type(s) ~= "string" or not match(s, "^%d%d?%d?%d?%d?$") or tonumber(s) > 65535 then return nil end
+  return s
+end
+
+local TOKEN = "^[%w!#$%%&'*+%-.^_`|~]+$"       -- RFC 9110 token: methods, header names
+
+-- Why a host cannot go into a request line, Host or CONNECT, or nil.
+local function badhost(host)
+  local why = badbytes(host)
+  if why then return why end
+  if find(host, "[/?#@%[%]\\]") then return "is not a host name or address" end
+  return nil
+end
+
+-- A header field as sent: misuse raises naming it.
+local function checkfield(name, value)
+  if type(name) ~= "string" or not match(name, TOKEN) then
+    misuse(1, "request", "invalid header name '" .. tostring(name) .. "'")
+  end
+  if type(value) ~= "string" and type(value) ~= "number" then
+    misuse(1, "request", "header '" .. name .. "' must be a string or a number")
+  end
+  value = tostring(value)
+  local why = badbytes(value, true, true)
+  if why then misuse(1, "request", "header '" .. name .. "' " .. why) end
+  return value
 end
 
 -- One line, CRs dropped, "\n" consumed, at most MAXHEADERLINE bytes: the
@@ -136,6 +182,14 @@ local function tlserr(err)
   return err
 end
 
+-- The code of a status line that is exactly HTTP/<d>.<d> <3 digits>, then
+-- a space and the reason or nothing; nil for anything else.
+local function statuscode(line)
+  local code, rest = match(line, "^HTTP/%d%.%d (%d%d%d)(.*)$")
+  if not code or (rest ~= "" and sub(rest, 1, 1) ~= " ") then return nil end
+  return tonumber(code)
+end
+
 local function authority(host, port)
   if find(host, ":", 1, true) then host = "[" .. host .. "]" end
   return host .. ":" .. tostring(port)
@@ -146,9 +200,9 @@ local function basic(user, password)
 end
 
 -- CONNECT host:port through the proxy `sock` is connected to.
-local function tunnel(sock, host, port, proxyauth)
+local function tunnel(sock, host, port, proxyauth, ua)
   local a = authority(host, port)
-  local req = "CONNECT " .. a .. " HTTP/1.1\r\nHost: " .. a .. "\r\nUser-Agent: " .. http.USERAGENT .. "\r\n"
+  local req = "CONNECT " .. a .. " HTTP/1.1\r\nHost: " .. a .. "\r\nUser-Agent: " .. ua .. "\r\n"
   if proxyauth then req = req .. "Proxy-Authorization: " .. proxyauth .. "\r\n" end
   local ok, err = sock:send(req .. "\r\n")
   if not ok then return nil, err end
@@ -157,7 +211,8 @@ local function tunnel(sock, host, port, proxyauth)
   if not status then return nil, err end
   ok, err = receiveheaders(sock)
   if not ok then return nil, err end
-  if not match(status, "^HTTP/%d*%.%d* 2%d%d") then return nil, "proxy refused the tunnel: " .. status end
+  local code = statuscode(status)
+  if not code or code < 200 or code > 299 then return nil, "proxy refused the tunnel: " .. status end
   return 1
 end
 
@@ -185,7 +240,7 @@ function T:connect(host, port)
   local ok, err = self.sock:connect(host, port)
   if not ok then return nil, err end
   if self.proxied then
-    ok, err = tunnel(self.sock, self.host, self.port, self.proxyauth)
+    ok, err = tunnel(self.sock, self.host, self.port, self.proxyauth, self.ua)
     if not ok then return nil, err end
   end
   local conn
@@ -211,6 +266,9 @@ local function proxyof(reqt)
   if not proxy then return nil end
   local p = url.parse(proxy)
   if not (p and p.host) then socket.try(nil, "invalid proxy '" .. tostring(proxy) .. "'") end
+  local why = badhost(p.host)
+  if why then misuse(1, "request", "proxy host " .. why) end
+  if p.port and not portstring(p.port) then misuse(1, "request", "invalid proxy port '" .. p.port .. "'") end
   local auth = p.user and p.password and basic(url.unescape(p.user), url.unescape(p.password))
   return p.host, p.port or 3128, auth
 end
@@ -219,13 +277,14 @@ local function tlscreate(reqt)
   local params = tlsparams(reqt)
   local host, port = reqt.host, reqt.port
   local phost, _, pauth = proxyof(reqt)
+  local ua = checkfield("user-agent", http.USERAGENT)
   return function()
     local found, ssl = pcall(require, "socket.ssl")
     if not found then return nil, "https not available: " .. match(tostring(ssl), "^[^\n]*") end
     local sock, err = socket.tcp()
     if not sock then return nil, err end
     return setmetatable({ sock = sock, ssl = ssl, params = params, host = host, port = port,
-      proxied = phost ~= nil, proxyauth = pauth }, tlsobj)
+      proxied = phost ~= nil, proxyauth = pauth, ua = ua }, tlsobj)
   end
 end
 
@@ -242,29 +301,18 @@ http.schemes = SCHEMES
 local metat = { __index = {} }
 local M = metat.__index
 
-function http.open(host, port, create)
+-- timeout: seconds for each connect, send and receive (default http.TIMEOUT)
+function http.open(host, port, create, timeout)
   local c = socket.try((create or socket.tcp)())
   local h = setmetatable({ c = c }, metat)
   h.try = socket.newtry(function() h:close() end)
-  h.try(c:settimeout(http.TIMEOUT))
+  h.try(c:settimeout(timeout or http.TIMEOUT))
   h.try(c:connect(host, port))
   return h
 end
 
 function M:sendrequestline(method, uri)
   return self.try(self.c:send(format("%s %s HTTP/1.1\r\n", method or "GET", uri)))
-end
-
-local function checkfield(name, value)
-  if type(name) ~= "string" or not match(name, "^[%w!#$%%&'*+%-.^_`|~]+$") then
-    misuse(1, "request", "invalid header name '" .. tostring(name) .. "'")
-  end
-  if type(value) ~= "string" and type(value) ~= "number" then
-    misuse(1, "request", "header '" .. name .. "' must be a string or a number")
-  end
-  value = tostring(value)
-  if find(value, "[\r\n]") then misuse(1, "request", "header '" .. name .. "' contains CR or LF") end
-  return value
 end
 
 -- Host first, then the others by name: the same request bytes every time.
@@ -300,8 +348,7 @@ function M:receivestatusline()
   -- no "HTTP/": an HTTP/0.9 reply, all body (the RFC's heuristic, as 3.x)
   if status ~= "HTTP/" then return nil, status end
   status = self.try(readline(self.c, "status line", status))
-  local code = match(status, "^HTTP/%d*%.%d* (%d%d%d)")
-  return self.try(tonumber(code), "invalid status line"), status
+  return self.try(statuscode(status), "invalid status line"), status
 end
 
 function M:receiveheaders()
@@ -353,7 +400,7 @@ local function adjustheaders(reqt, proxyauth)
   if find(host, ":", 1, true) then host = "[" .. host .. "]" end
   if not isdefaultport(reqt.scheme, reqt.port) then host = host .. ":" .. tostring(reqt.port) end
   local out = {
-    ["user-agent"] = http.USERAGENT,
+    ["user-agent"] = checkfield("user-agent", http.USERAGENT),
     ["host"] = host,
     ["connection"] = "close, TE",
     ["te"] = "trailers",
@@ -367,6 +414,22 @@ local function adjustheaders(reqt, proxyauth)
     out[lower(name)] = value
   end
   return out
+end
+
+-- Why method, host, port and request target can't go on the wire as they
+-- are, or nil. Called for what the caller gives (raise) and for redirects
+-- (not followed: the server's Location is not the caller's misuse).
+local function badtarget(method, host, port, target)
+  if type(method) ~= "string" then return "field 'method' must be a string" end
+  local why = badbytes(method)
+  if why then return "method " .. why end
+  if not match(method, TOKEN) then return "invalid method '" .. method .. "'" end
+  why = badhost(tostring(host))
+  if why then return "host " .. why end
+  if not portstring(port) then return "invalid port '" .. tostring(port) .. "'" end
+  why = target and badbytes(target)
+  if why then return "url path or query " .. why end
+  return nil
 end
 
 local function adjustrequest(reqt)
@@ -388,6 +451,11 @@ local function adjustrequest(reqt)
   if not (nreqt.host and nreqt.host ~= "") then
     socket.try(nil, "invalid host '" .. tostring(nreqt.host) .. "'")
   end
+  -- the request line, Host and CONNECT are checked before anything is sent,
+  -- as header values are (uri: a target given as is)
+  local why = badtarget(nreqt.method, nreqt.host, nreqt.port, reqt.uri and tostring(reqt.uri))
+  if why then misuse(1, "request", why) end
+  nreqt.port = portstring(nreqt.port)
   -- where a redirect is resolved from (the url as given, or built from parts)
   nreqt.base = reqt.url or url.build({ scheme = scheme, host = nreqt.host, port = nreqt.port,
     path = nreqt.path, params = nreqt.params, query = nreqt.query })
@@ -396,6 +464,8 @@ local function adjustrequest(reqt)
   -- a plain request goes to the proxy; https tunnels through it (tlscreate)
   local plain = phost and scheme ~= "https"
   nreqt.uri = reqt.uri or adjusturi(nreqt, plain)
+  why = badtarget(nreqt.method, nreqt.host, nreqt.port, nreqt.uri)
+  if why then misuse(1, "request", why) end
   nreqt.headers = adjustheaders(nreqt, plain and pauth or nil)
   if nreqt.source and not nreqt.headers["content-length"] and not nreqt.headers["transfer-encoding"] then
     nreqt.headers["transfer-encoding"] = "chunked"
@@ -406,18 +476,26 @@ end
 
 local REDIRECTS = { [301] = true, [302] = true, [303] = true, [307] = true, [308] = true }
 
+-- The location to follow (surrounding blanks trimmed), or false.
 local function shouldredirect(reqt, code, hdrs)
   local location = hdrs.location
   if not location then return false end
-  location = gsub(location, "%s", "")
+  location = match(location, "^%s*(.-)%s*$")
   if location == "" then return false end
   local scheme = url.parse(location).scheme
   if scheme and not SCHEMES[lower(scheme)] then return false end
+  -- a Location that would put hostile bytes on the wire is not followed
+  local p = url.parse(url.absolute(reqt.base, location)) or {}
+  local defs = SCHEMES[lower(p.scheme or "")]
+  if not (defs and p.host) or badtarget(reqt.method, p.host, p.port or defs.port,
+    url.build({ path = p.path or "/", params = p.params, query = p.query })) then
+    return false
+  end
   local limit = reqt.maxredirects
   if limit == false then limit = http.MAXREDIRECTS end
   return reqt.redirect ~= false and REDIRECTS[code] ~= nil
     and (reqt.method == "GET" or reqt.method == "HEAD")
-    and (reqt.nredirects or 0) < (limit or 5)
+    and (reqt.nredirects or 0) < (limit or 5) and location
 end
 
 local function shouldreceivebody(reqt, code)
@@ -441,7 +519,7 @@ local function tredirect(reqt, nreqt, location)
   local newurl = url.absolute(nreqt.base, location)
   local newt = {
     url = newurl, sink = reqt.sink, step = reqt.step, method = reqt.method, proxy = reqt.proxy,
-    redirect = reqt.redirect, maxredirects = reqt.maxredirects, tls = reqt.tls,
+    redirect = reqt.redirect, maxredirects = reqt.maxredirects, tls = reqt.tls, timeout = reqt.timeout,
     onresponse = reqt.onresponse, nredirects = (reqt.nredirects or 0) + 1, headers = reqt.headers,
   }
   for _, k in ipairs(TLSKEYS) do newt[k] = reqt[k] end
@@ -461,7 +539,7 @@ end
 
 function trequest(reqt)
   local nreqt = adjustrequest(reqt)
-  local h = http.open(nreqt.host, nreqt.port, nreqt.create)
+  local h = http.open(nreqt.host, nreqt.port, nreqt.create, nreqt.timeout)
   h:sendrequestline(nreqt.method, nreqt.uri)
   h:sendheaders(nreqt.headers)
   if nreqt.source then h:sendbody(nreqt.headers, nreqt.source, nreqt.step) end
@@ -480,9 +558,10 @@ function trequest(reqt)
     h.try(code, "invalid status line")
   end
   hdrs = h:receiveheaders()
-  if not nreqt.source and shouldredirect(nreqt, code, hdrs) then
+  local follow = not nreqt.source and shouldredirect(nreqt, code, hdrs)
+  if follow then
     h:close()
-    return tredirect(reqt, nreqt, hdrs.location)
+    return tredirect(reqt, nreqt, follow)
   end
   if reqt.onresponse then reqt.onresponse(code, hdrs, status) end
   if shouldreceivebody(nreqt, code) then h:receivebody(hdrs, nreqt.sink, nreqt.step) end

@@ -7,7 +7,7 @@ local headers = require("socket.headers")
 local mime = require("mime")
 
 local setmetatable, type, pairs, ipairs, error, tostring = setmetatable, type, pairs, ipairs, error, tostring
-local find, lower, format = string.find, string.lower, string.format
+local find, gsub, lower, format = string.find, string.gsub, string.lower, string.format
 local sort, concat = table.sort, table.concat
 
 local smtp = {}
@@ -44,7 +44,8 @@ function methods:rcpt(to)
 end
 
 -- data(source [, step]): DATA, the source's bytes, then the final ".".
--- The caller dot-stuffs (send does, through mime.stuff).
+-- The caller normalises line ends and dot-stuffs (send does, through
+-- stuffing()).
 function methods:data(src, step)
   self.try(self.tp:command("DATA"))
   self.try(self.tp:check("3.."))
@@ -88,8 +89,17 @@ function methods:auth(user, password, ext)
   self.try(nil, "authentication not supported")
 end
 
--- send{from, rcpt, source [, step]}: one transaction; the source is
--- dot-stuffed on the way.
+-- The body filter: every line end (CR, LF, CRLF) becomes CRLF first, then
+-- a "." that starts a line is doubled. Dot-stuffing alone would miss a "."
+-- after a bare LF or CR, which servers that take those as line ends read as
+-- the end of DATA (SMTP smuggling). Both filters carry their state from one
+-- chunk to the next, so no split of CR LF or of ".": no body ends DATA early.
+local function stuffing()
+  return ltn12.filter.chain(mime.normalize(), mime.stuff())
+end
+
+-- send{from, rcpt, source [, step]}: one transaction; the source goes
+-- through stuffing() on the way.
 function methods:send(mailt)
   self:mail(mailt.from)
   if type(mailt.rcpt) == "table" then
@@ -97,7 +107,7 @@ function methods:send(mailt)
   else
     self:rcpt(mailt.rcpt)
   end
-  self:data(ltn12.source.chain(mailt.source, mime.stuff()), mailt.step)
+  self:data(ltn12.source.chain(mailt.source, stuffing()), mailt.step)
 end
 
 -- open([server [, port [, create]]]): a connected session; raises a
@@ -120,14 +130,26 @@ local function lowered(h)
   return t
 end
 
--- The header block, names canonicalised, in a fixed (sorted) order.
+-- The header block, names canonicalised, in a fixed (sorted) order. A name
+-- must be a token, and a line break in a value must fold (be followed by a
+-- blank): anything else would add a header of the caller's data.
 local function headerblock(h)
   local names = {}
-  for k in pairs(h) do names[#names + 1] = k end
+  for k in pairs(h) do
+    if type(k) ~= "string" or not find(k, "^[%w!#$%%&'*+%-.^_`|~]+$") then
+      error("bad argument #1 to 'message' (invalid header name '" .. tostring(k) .. "')", 0)
+    end
+    names[#names + 1] = k
+  end
   sort(names)
   local out = {}
   for i, k in ipairs(names) do
-    out[i] = (headers.canonic[k] or k) .. ": " .. tostring(h[k]) .. "\r\n"
+    local v = tostring(h[k])
+    local lines = gsub(gsub(v, "\r\n", "\n"), "\r", "\n")    -- at least as many breaks as on the wire
+    if find(lines, "\n[^ \t]") or find(lines, "\n[ \t]*\n") or find(lines, "\n[ \t]*$") then
+      error("bad argument #1 to 'message' (header '" .. k .. "' has a line break that does not fold)", 0)
+    end
+    out[i] = (headers.canonic[k] or k) .. ": " .. v .. "\r\n"
   end
   out[#out + 1] = "\r\n"
   return concat(out)

@@ -74,7 +74,7 @@ function methods:check(ok)
   return nil, reply
 end
 
--- A command line can't carry CR or LF: a path or an address holding them
+-- A command line can't carry CR, LF or NUL: a path or an address holding them
 -- would smuggle in a second command.
 function methods:command(cmd, arg)
   if type(cmd) ~= "string" then
@@ -82,7 +82,7 @@ function methods:command(cmd, arg)
   end
   local line = upper(cmd)
   if arg ~= nil then line = line .. " " .. tostring(arg) end
-  if find(line, "[\r\n]") then return nil, "invalid character in command" end
+  if find(line, "[%z\r\n]") then return nil, "invalid character in command" end
   return self.c:send(line .. "\r\n")
 end
 

@@ -616,6 +616,8 @@ static void context_pushconfig(lua_State *L) {
     context_pushset(L, "capabilities", capabilities);
 }
 
+static void context_luasec_open(lua_State *L);   /* the block at the end of this file */
+
 void context_open(lua_State *L) {
     static const luaL_Reg methods[] = {
         {"setverifyext", context_meth_setverifyext},
@@ -638,4 +640,230 @@ void context_open(lua_State *L) {
     lua_setfield(L, -2, "newcontext");
     context_pushconfig(L);
     lua_setfield(L, -2, "config");
+    context_luasec_open(L);
+}
+
+/* ------------------------------------------------------------------------
+ * LuaSec's module-level ssl.context functions (lua/ssl/context.lua), on a
+ * context that newcontext made: each changes the SSL_CTX in place, takes
+ * its arguments as LuaSec does and answers as LuaSec does (true, or false
+ * and the message). Conns made before keep what they had (OpenSSL copies
+ * the settings into each SSL). A context released by <close> answers
+ * false, "closed". Registered by context_open as core.luasec.
+ * ---------------------------------------------------------------------- */
+
+static context *context_luasec_check(lua_State *L) {
+    return luaL_checkudata(L, 1, SSL_CONTEXT_CLASS);
+}
+
+static int context_luasec_closed(lua_State *L) {
+    lua_pushboolean(L, 0);
+    lua_pushliteral(L, "closed");
+    return 2;
+}
+
+/* true, or false and fmt with the queued OpenSSL reason. */
+static int context_luasec_result(lua_State *L, int ok, const char *fmt) {
+    if (ok) {
+        ERR_clear_error();
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushboolean(L, 0);
+    lua_pushfstring(L, fmt, context_error());
+    return 2;
+}
+
+static int context_luasec_setcipher(lua_State *L) {
+    context *c = context_luasec_check(L);
+    const char *list = luaL_checkstring(L, 2);
+    if (c->ctx == NULL) return context_luasec_closed(L);
+    ERR_clear_error();
+    return context_luasec_result(L, SSL_CTX_set_cipher_list(c->ctx, list) == 1,
+                                 "error setting cipher list (%s)");
+}
+
+static int context_luasec_setciphersuites(lua_State *L) {
+    context *c = context_luasec_check(L);
+    const char *list = luaL_checkstring(L, 2);
+    if (c->ctx == NULL) return context_luasec_closed(L);
+    ERR_clear_error();
+    return context_luasec_result(L, SSL_CTX_set_ciphersuites(c->ctx, list) == 1,
+                                 "error setting cipher list (%s)");
+}
+
+static int context_luasec_setdepth(lua_State *L) {
+    context *c = context_luasec_check(L);
+    lua_Integer depth = luaL_checkinteger(L, 2);
+    if (c->ctx == NULL) return context_luasec_closed(L);
+    SSL_CTX_set_verify_depth(c->ctx, depth < 0 ? 0 : depth > 100 ? 100 : (int) depth);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* Names from 2 on, ORed from table t; false, "invalid <what> (name)". */
+static int context_luasec_names(lua_State *L, const context_name *t, const char *what, long *flags) {
+    for (int i = 2, n = lua_gettop(L); i <= n; i++) {
+        const char *name = luaL_checkstring(L, i);
+        long v;
+        if (!context_lookup(t, name, &v)) {
+            lua_pushboolean(L, 0);
+            lua_pushfstring(L, "invalid %s (%s)", what, name);
+            return 0;
+        }
+        *flags |= v;
+    }
+    return 1;
+}
+
+/* Keeps the host-name check tied to verification: a client context that did
+ * not verify gets the check when "peer" is turned on (the safe default); one
+ * that verified without the check (checkhostname = false) keeps its choice. */
+static int context_luasec_setverify(lua_State *L) {
+    context *c = context_luasec_check(L);
+    long flags = 0;
+    if (!context_luasec_names(L, context_verifies, "verify option", &flags)) return 2;
+    if (c->ctx == NULL) return context_luasec_closed(L);
+    if (flags != 0) {
+        int was = (SSL_CTX_get_verify_mode(c->ctx) & SSL_VERIFY_PEER) != 0;
+        int peer = (flags & SSL_VERIFY_PEER) != 0;
+        if (c->mode == CONTEXT_CLIENT && peer && !was) c->checkhost = 1;
+        SSL_CTX_set_verify(c->ctx, (int) flags, ssl_verifycb);
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int context_luasec_setoptions(lua_State *L) {
+    context *c = context_luasec_check(L);
+    long flags = 0;
+    if (!context_luasec_names(L, context_options, "option", &flags)) return 2;
+    if (c->ctx == NULL) return context_luasec_closed(L);
+    SSL_CTX_set_options(c->ctx, (uint64_t) flags);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int context_luasec_setcurves(lua_State *L, const char *fmt) {
+    context *c = context_luasec_check(L);
+    const char *list = luaL_checkstring(L, 2);
+    if (c->ctx == NULL) return context_luasec_closed(L);
+    if (SSL_CTX_set1_groups_list(c->ctx, list) == 1) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    ERR_clear_error();
+    lua_pushboolean(L, 0);
+    lua_pushfstring(L, fmt, list);
+    return 2;
+}
+
+static int context_luasec_setcurve(lua_State *L) {
+    return context_luasec_setcurves(L, "elliptic curve '%s' not supported");
+}
+
+static int context_luasec_setcurveslist(lua_State *L) {
+    return context_luasec_setcurves(L, "unknown elliptic curve in \"%s\"");
+}
+
+static int context_luasec_locations(lua_State *L) {
+    context *c = context_luasec_check(L);
+    const char *cafile = luaL_optstring(L, 2, NULL), *capath = luaL_optstring(L, 3, NULL);
+    if (c->ctx == NULL) return context_luasec_closed(L);
+    ERR_clear_error();
+    return context_luasec_result(L, SSL_CTX_load_verify_locations(c->ctx, cafile, capath) == 1,
+                                 "error loading CA locations (%s)");
+}
+
+static int context_luasec_loadcert(lua_State *L) {
+    context *c = context_luasec_check(L);
+    const char *file = luaL_checkstring(L, 2);
+    if (c->ctx == NULL) return context_luasec_closed(L);
+    ERR_clear_error();
+    return context_luasec_result(L, SSL_CTX_use_certificate_chain_file(c->ctx, file) == 1,
+                                 "error loading certificate (%s)");
+}
+
+/* loadkey(ctx, file [, password]): password a string or a function
+ * returning one, called protected (context_passcb). */
+static int context_luasec_loadkey(lua_State *L) {
+    context *c = context_luasec_check(L);
+    const char *file = luaL_checkstring(L, 2);
+    int pt = lua_type(L, 3);
+    luaL_argcheck(L, pt == LUA_TNONE || pt == LUA_TNIL || pt == LUA_TSTRING || pt == LUA_TFUNCTION, 3,
+                  "invalid callback value");
+    if (c->ctx == NULL) return context_luasec_closed(L);
+    context_pass pass = {L, 3};
+    if (pt == LUA_TSTRING || pt == LUA_TFUNCTION) {
+        SSL_CTX_set_default_passwd_cb(c->ctx, context_passcb);
+        SSL_CTX_set_default_passwd_cb_userdata(c->ctx, &pass);
+    }
+    ERR_clear_error();
+    int ok = SSL_CTX_use_PrivateKey_file(c->ctx, file, SSL_FILETYPE_PEM) == 1;
+    SSL_CTX_set_default_passwd_cb(c->ctx, NULL);
+    SSL_CTX_set_default_passwd_cb_userdata(c->ctx, NULL);
+    return context_luasec_result(L, ok, "error loading private key (%s)");
+}
+
+static int context_luasec_checkkey(lua_State *L) {
+    context *c = context_luasec_check(L);
+    if (c->ctx == NULL) return context_luasec_closed(L);
+    lua_pushboolean(L, SSL_CTX_check_private_key(c->ctx) == 1);
+    ERR_clear_error();
+    return 1;
+}
+
+/* The mode is fixed when the context is made: "setting" the same one is
+ * fine, the other one is refused (client and server contexts differ in
+ * more than a flag here: defaults, verification, name check). */
+static int context_luasec_setmode(lua_State *L) {
+    context *c = context_luasec_check(L);
+    const char *mode = luaL_checkstring(L, 2);
+    if (c->ctx == NULL) return context_luasec_closed(L);
+    int server = strcmp(mode, "server") == 0;
+    if (!server && strcmp(mode, "client") != 0) {
+        lua_pushboolean(L, 0);
+        lua_pushfstring(L, "invalid mode (%s)", mode);
+        return 2;
+    }
+    if (server != (c->mode == CONTEXT_SERVER)) {
+        lua_pushboolean(L, 0);
+        lua_pushfstring(L, "cannot change the mode of a %s context", c->mode == CONTEXT_SERVER ? "server" : "client");
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* setalpn(ctx, wire): a client's ALPN list, LuaSec's wire format. */
+static int context_luasec_setalpn(lua_State *L) {
+    context *c = context_luasec_check(L);
+    size_t len;
+    const char *wire = luaL_checklstring(L, 2, &len);
+    if (c->ctx == NULL) return context_luasec_closed(L);
+    ERR_clear_error();
+    return context_luasec_result(L, SSL_CTX_set_alpn_protos(c->ctx, (const unsigned char *) wire,
+                                                            (unsigned int) len) == 0,
+                                 "error setting ALPN (%s)");
+}
+
+static void context_luasec_open(lua_State *L) {
+    static const luaL_Reg funcs[] = {
+        {"checkkey", context_luasec_checkkey},
+        {"loadcert", context_luasec_loadcert},
+        {"loadkey", context_luasec_loadkey},
+        {"locations", context_luasec_locations},
+        {"setalpn", context_luasec_setalpn},
+        {"setcipher", context_luasec_setcipher},
+        {"setciphersuites", context_luasec_setciphersuites},
+        {"setcurve", context_luasec_setcurve},
+        {"setcurveslist", context_luasec_setcurveslist},
+        {"setdepth", context_luasec_setdepth},
+        {"setmode", context_luasec_setmode},
+        {"setoptions", context_luasec_setoptions},
+        {"setverify", context_luasec_setverify},
+        {NULL, NULL}
+    };
+    luaL_newlib(L, funcs);
+    lua_setfield(L, -2, "luasec");
 }
