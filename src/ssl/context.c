@@ -728,7 +728,7 @@ static int context_luasec_setverify(lua_State *L) {
         int was = (SSL_CTX_get_verify_mode(c->ctx) & SSL_VERIFY_PEER) != 0;
         int peer = (flags & SSL_VERIFY_PEER) != 0;
         if (c->mode == CONTEXT_CLIENT && peer && !was) c->checkhost = 1;
-        SSL_CTX_set_verify(c->ctx, (int) flags, ssl_verifycb);
+        SSL_CTX_set_verify(c->ctx, (int) flags, callback_verify);
     }
     lua_pushboolean(L, 1);
     return 1;
