@@ -5,7 +5,7 @@
 #include <math.h>
 #include <poll.h>
 #include <stdlib.h>
-#include "lauxlib.h"
+#include "compat.h"
 #include "class.h"
 #include "select.h"
 #include "timeout.h"

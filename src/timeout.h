@@ -1,7 +1,7 @@
 #ifndef NETSOCKET_TIMEOUT_H
 #define NETSOCKET_TIMEOUT_H
 /* Block and total deadlines (API.md §3), on the monotonic clock. */
-#include "lua.h"
+#include "compat.h"
 
 typedef struct timeout {
     double block;      /* < 0: no limit */

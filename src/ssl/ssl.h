@@ -6,8 +6,7 @@
  * lua_State is reachable from the SSL object (its app data, the conn) for
  * exactly that long, so nothing keeps a lua_State beyond a call. */
 #include <openssl/ssl.h>
-#include "lua.h"
-#include "lauxlib.h"
+#include "compat.h"
 
 #define SSL_CONTEXT_CLASS "ssl{context}"
 #define SSL_CONN_CLASS "ssl{connection}"
