@@ -35,10 +35,10 @@ BUILD ?= $(if $(filter lua5.4,$(LUA_NAME)),build,build/$(LUA_NAME))
 LUA55_DIR := $(CURDIR)/build-deps/lua5.5
 ifeq ($(LUA_NAME),lua5.5)
 export PATH := $(LUA55_DIR)/bin:$(PATH)
-LUA_TOOLCHAIN := $(LUA55_DIR)/include/lua.h
+LUA_TOOLCHAIN := $(LUA55_DIR)/ready
 # busted and its pure-Lua dependencies come from Debian's 5.4 directories;
 # its C modules were built for 5.5.
-LUA_PATH_EXTRA  := /usr/share/lua/5.4/?.lua;/usr/share/lua/5.4/?/init.lua
+LUA_PATH_EXTRA  := $(LUA55_DIR)/share/?.lua;$(LUA55_DIR)/share/?/init.lua;/usr/share/lua/5.4/?.lua;/usr/share/lua/5.4/?/init.lua
 LUA_CPATH_EXTRA := $(LUA55_DIR)/lib/?.so
 endif
 
@@ -63,7 +63,7 @@ FORCE:
 # (this file comes first: `make` alone still means `make all`)
 .DEFAULT_GOAL := all
 
-$(LUA55_DIR)/include/lua.h:
+$(LUA55_DIR)/ready:
 	@sh scripts/deps.sh lua5.5
 
 .PHONY: env test-all distclean FORCE
