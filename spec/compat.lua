@@ -1,0 +1,47 @@
+-- LUA_INIT for the suite (`make test` sets it, for busted and every child
+-- interpreter the specs start): the few library functions that the specs
+-- and their child scripts use and that Lua 5.1, 5.2 or LuaJIT lack or spell
+-- otherwise. On 5.3 and later it changes nothing. lua/ must not rely on
+-- them: spec/versions_spec.lua loads every module without this file.
+if not table.pack then
+  table.pack = function(...) return { n = select("#", ...), ... } end
+end
+table.unpack = table.unpack or unpack
+
+-- read/lines formats without the '*' (5.3 on): "a", "l", "L", "n".
+local probe = io.tmpfile()
+if probe and not pcall(probe.read, probe, "a") then
+  local unpack = table.unpack
+  local function star(...)
+    local t, n = { ... }, select("#", ...)
+    for i = 1, n do
+      if type(t[i]) == "string" and t[i]:sub(1, 1) ~= "*" then t[i] = "*" .. t[i] end
+    end
+    return unpack(t, 1, n)
+  end
+  local file = getmetatable(probe).__index
+  local read, lines = file.read, file.lines
+  file.read = function(f, ...) return read(f, star(...)) end
+  file.lines = function(f, ...) return lines(f, star(...)) end
+  local ioread, iolines = io.read, io.lines
+  io.read = function(...) return ioread(star(...)) end
+  io.lines = function(name, ...) return iolines(name, star(...)) end
+end
+if probe then probe:close() end
+
+if not package.searchpath then
+  package.searchpath = function(name, path)
+    local file = name:gsub("%.", "/")
+    local tried = {}
+    for template in path:gmatch("[^;]+") do
+      local candidate = template:gsub("%?", file)
+      local f = io.open(candidate, "r")
+      if f then
+        f:close()
+        return candidate
+      end
+      tried[#tried + 1] = "\n\tno file '" .. candidate .. "'"
+    end
+    return nil, table.concat(tried)
+  end
+end
