@@ -5,7 +5,7 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 
 # LUA_VERSION, the headers (LUA_CFLAGS) and BUILD (build/ for 5.4,
-# build/<LUA> for lua5.1 ... luajit) per interpreter: mk/versions.mk.
+# build-<LUA>/ for lua5.1 ... luajit) per interpreter: mk/versions.mk.
 include mk/versions.mk
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes

@@ -17,7 +17,7 @@ ssl.connect, STARTTLS (client:starttls, conn:stoptls) and TLS servers
    license = "MIT",
 }
 dependencies = {
-   "lua >= 5.4, < 5.5",
+   "lua >= 5.1, < 5.6",
    "netsocket",
 }
 external_dependencies = {
@@ -32,6 +32,7 @@ build = {
    build_variables = {
       CFLAGS = "$(CFLAGS)",
       LUA_INCDIR = "$(LUA_INCDIR)",
+      LUA = "$(LUA)",
       OPENSSL_INCDIR = "$(OPENSSL_INCDIR)",
       OPENSSL_LIBDIR = "$(OPENSSL_LIBDIR)",
       BUILD = "build-rock-ssl",
@@ -40,6 +41,7 @@ build = {
    install_variables = {
       INST_LIBDIR = "$(LIBDIR)",
       INST_LUADIR = "$(LUADIR)",
+      LUA = "$(LUA)",
       OPENSSL_INCDIR = "$(OPENSSL_INCDIR)",
       OPENSSL_LIBDIR = "$(OPENSSL_LIBDIR)",
       BUILD = "build-rock-ssl",

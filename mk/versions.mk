@@ -1,8 +1,9 @@
 # One source, every Lua (issue 15): LUA=lua5.1, lua5.2, lua5.3, lua5.4 (the
 # default), lua5.5 or luajit picks the interpreter, its headers and a build
 # directory of its own, so that builds for different versions live side by
-# side: build/ for 5.4 (as always), build/<LUA> for the others.
-#   make LUA=lua5.1          build for 5.1 into build/lua5.1
+# side: build/ for 5.4 (as always), build-<LUA>/ for the others (beside
+# it, so that the specs find the checkout as their build's parent).
+#   make LUA=lua5.1          build for 5.1 into build-lua5.1/
 #   make test LUA=luajit     the whole suite on LuaJIT
 #   make test-all            the suite on every version, then one summary
 #   make env LUA=lua5.3      two `export` lines that point that interpreter
@@ -27,7 +28,7 @@ LUA_VERSION := $(or $(shell $(LUA) -e 'print((_VERSION:gsub("Lua ", "")))' 2>/de
 LUA_PC      := lua$(LUA_VERSION)
 endif
 
-BUILD ?= $(if $(filter lua5.4,$(LUA_NAME)),build,build/$(LUA_NAME))
+BUILD ?= $(if $(filter lua5.4,$(LUA_NAME)),build,build-$(LUA_NAME))
 
 # Lua 5.5: the interpreter, headers and C modules scripts/lua55.sh made
 # (from ../shared/lua/lua-5.5.0.tar.gz, or from the lua5.5 on PATH). Its
@@ -66,7 +67,7 @@ FORCE:
 $(LUA55_DIR)/ready:
 	@sh scripts/deps.sh lua5.5
 
-.PHONY: env test-all distclean FORCE
+.PHONY: env test-all distclean clean-versions FORCE
 
 # Prints the two lines; `eval "$(make -s env LUA=...)"` applies them.
 env:
@@ -95,6 +96,10 @@ test-all:
 	done; \
 	echo "specs: $$p passed, $$f failed, $$s skipped"; \
 	[ $$f -eq 0 ]
+
+clean: clean-versions
+clean-versions:
+	rm -rf $(LUA_ALL:%=build-%)
 
 distclean: clean
 	rm -rf build-deps

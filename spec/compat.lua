@@ -45,3 +45,39 @@ if not package.searchpath then
     return nil, table.concat(tried)
   end
 end
+
+-- A popen'ed process's exit status from close() (5.2 on: true|nil, "exit"
+-- or "signal", code). 5.1 and LuaJIT answer only true; here a read-mode
+-- pipe is a stand-in whose close() reads the status the shell recorded.
+local probe_pipe = io.popen("exit 3")
+local _, how = probe_pipe:close()
+if how == nil then
+  local popen = io.popen
+  io.popen = function(cmd, mode)
+    if mode ~= nil and mode ~= "r" then return popen(cmd, mode) end
+    local statusfile = os.tmpname()
+    local p, err = popen("(" .. cmd .. "\n); echo $? > " .. statusfile, mode)
+    if not p then
+      os.remove(statusfile)
+      return nil, err
+    end
+    local proxy = {}
+    function proxy.close()
+      p:close()
+      local f = io.open(statusfile)
+      local code = f and tonumber(f:read("*l")) or 255
+      if f then f:close() end
+      os.remove(statusfile)
+      if code > 128 then return nil, "signal", code - 128 end
+      return code == 0 or nil, "exit", code
+    end
+    return setmetatable(proxy, { __index = function(_, k)
+      local m = p[k]
+      if type(m) ~= "function" then return m end
+      return function(self, ...)
+        if self == proxy then self = p end
+        return m(self, ...)
+      end
+    end })
+  end
+end
