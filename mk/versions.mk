@@ -30,6 +30,14 @@ endif
 
 BUILD ?= $(if $(filter lua5.4,$(LUA_NAME)),build,build-$(LUA_NAME))
 
+# Off 5.4, each spec file runs in a busted of its own, at most SPEC_TIMEOUT
+# seconds (scripts/run-specs.sh): on 5.1 and LuaJIT a cosocket task cannot
+# yield yet, and a task that waits for another blocks the suite for good.
+ifneq ($(LUA_NAME),lua5.4)
+SPEC_TIMEOUT ?= 240
+export SPEC_TIMEOUT
+endif
+
 # Lua 5.5: the interpreter, headers and C modules scripts/lua55.sh made
 # (from ../shared/lua/lua-5.5.0.tar.gz, or from the lua5.5 on PATH). Its
 # bin/ goes first on PATH for every recipe, so `lua5.5` names it there.

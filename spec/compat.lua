@@ -81,3 +81,18 @@ if how == nil then
     end })
   end
 end
+
+-- Integers where the language has no integer subtype (5.1, 5.2, LuaJIT): an
+-- integral float is what an integer result is there (doc/migration.md).
+if not math.type then
+  math.type = function(x)
+    if type(x) ~= "number" then return nil end
+    return (x == math.floor(x) and x - x == 0) and "integer" or "float"
+  end
+  math.tointeger = function(x)
+    return math.type(x) == "integer" and x or nil
+  end
+  -- the largest integers a double holds exactly
+  math.maxinteger = 2 ^ 53
+  math.mininteger = -2 ^ 53
+end

@@ -38,13 +38,6 @@ static inline lua_Number compat_tonumberx(lua_State *L, int idx, int *isnum) {
 }
 #define lua_tonumberx(L, i, p) compat_tonumberx(L, i, p)
 
-static inline lua_Integer compat_tointegerx(lua_State *L, int idx, int *isnum) {
-    lua_Integer n = lua_tointeger(L, idx);
-    if (isnum != NULL) *isnum = n != 0 || lua_isnumber(L, idx);
-    return n;
-}
-#define lua_tointegerx(L, i, p) compat_tointegerx(L, i, p)
-
 static inline void compat_rawgetp(lua_State *L, int idx, const void *p) {
     idx = compat_absindex(L, idx);
     lua_pushlightuserdata(L, (void *) p);
@@ -185,6 +178,45 @@ static inline void compat_pushresult(compat_Buffer *B) {
 #define LUA_MININTEGER PTRDIFF_MIN
 typedef size_t compat_Unsigned;
 #define lua_Unsigned compat_Unsigned
+
+/* 5.3's integer conversions: a number converts when it has an exact
+ * integer value (not 1.5, not 1e300), and luaL_checkinteger says so. */
+static inline lua_Integer compat_tointegerx(lua_State *L, int idx, int *isnum) {
+    lua_Number n = lua_tonumber(L, idx);
+    int ok = lua_isnumber(L, idx) && n >= -9223372036854775808.0 && n < 9223372036854775808.0 &&
+             (lua_Number) (lua_Integer) n == n;
+    if (isnum != NULL) *isnum = ok;
+    return ok ? (lua_Integer) n : 0;
+}
+static inline lua_Integer compat_checkinteger(lua_State *L, int arg) {
+    int isnum;
+    lua_Integer i = compat_tointegerx(L, arg, &isnum);
+    if (!isnum) {
+        luaL_checknumber(L, arg);   /* raises for a non-number */
+        luaL_argerror(L, arg, "number has no integer representation");
+    }
+    return i;
+}
+static inline lua_Integer compat_optinteger(lua_State *L, int arg, lua_Integer def) {
+    return lua_isnoneornil(L, arg) ? def : compat_checkinteger(L, arg);
+}
+#undef lua_tointegerx
+#undef lua_tointeger
+#undef luaL_checkinteger
+#undef luaL_optinteger
+#define lua_tointegerx(L, i, p) compat_tointegerx(L, i, p)
+#define lua_tointeger(L, i) compat_tointegerx(L, i, NULL)
+#define luaL_checkinteger(L, a) compat_checkinteger(L, a)
+#define luaL_optinteger(L, a, d) compat_optinteger(L, a, d)
+
+/* Metatables get __name (class_tostring and error messages use it). */
+static inline int compat_newmetatable(lua_State *L, const char *tname) {
+    if (!luaL_newmetatable(L, tname)) return 0;
+    lua_pushstring(L, tname);
+    lua_setfield(L, -2, "__name");
+    return 1;
+}
+#define luaL_newmetatable(L, t) compat_newmetatable(L, t)
 
 /* The getters return the type of the value they push, as from 5.3 on. */
 static inline int compat_getfield(lua_State *L, int idx, const char *k) {
