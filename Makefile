@@ -1,17 +1,12 @@
 # netsocket — build, test, demo.  `make help` lists the targets.
 
 LUA        ?= lua5.4
-LUA_VERSION = 5.4
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
-BUILD      ?= build
 
-# luarocks passes LUA_INCDIR; otherwise ask pkg-config.
-ifdef LUA_INCDIR
-LUA_CFLAGS := -I$(LUA_INCDIR)
-else
-LUA_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua$(LUA_VERSION) 2>/dev/null)
-endif
+# LUA_VERSION, the headers (LUA_CFLAGS) and BUILD (build/ for 5.4,
+# build-<LUA>/ for lua5.1 ... luajit) per interpreter: mk/versions.mk.
+include mk/versions.mk
 
 WARN     = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 OPT     ?= -O2 -g
@@ -49,9 +44,11 @@ SSL_SO     = $(BUILD)/socket/ssl/core.so
 SSL_NOTE   = OpenSSL headers not found: socket.ssl is not built; install libssl-dev (Debian/Ubuntu) or openssl-devel, then run make again
 
 # The suite runs against this tree only: our paths first, then the defaults
-# (busted's own modules live there).
-TEST_ENV = LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/spec/?.lua;;' \
-           LUA_CPATH='$(CURDIR)/$(BUILD)/?.so;;' NETSOCKET_BUILD='$(CURDIR)/$(BUILD)'
+# (busted's own modules live there). spec/compat.lua gives the specs on Lua
+# 5.1/5.2/LuaJIT the few 5.3 library spellings they use.
+TEST_ENV = LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/spec/?.lua;;$(LUA_PATH_EXTRA)' \
+           LUA_CPATH='$(CURDIR)/$(BUILD)/?.so;;$(LUA_CPATH_EXTRA)' NETSOCKET_BUILD='$(CURDIR)/$(BUILD)' \
+           NETSOCKET_LUA='$(LUA)' LUA_INIT='@$(CURDIR)/spec/compat.lua'
 BUSTED   = busted --lua=$(LUA) --helper=spec/setup.lua
 
 .PHONY: all lib ssl nossl deps test asan demo bench install install-ssl clean help check-lua lint
@@ -62,13 +59,13 @@ lib: $(CORE_SO)
 
 # Installs missing Debian packages (lua, busted, luarocks, ...) via apt-get.
 deps:
-	@sh scripts/deps.sh
+	@sh scripts/deps.sh $(LUA_NAME)
 
-check-lua:
-	@test -n "$(LUA_CFLAGS)" || sh scripts/deps.sh
-	$(eval LUA_CFLAGS := $(shell $(PKG_CONFIG) --cflags lua$(LUA_VERSION)))
+check-lua: $(LUA_TOOLCHAIN)
+	@test -n "$(LUA_CFLAGS)" || sh scripts/deps.sh $(LUA_NAME)
+	$(eval LUA_CFLAGS := $(LUA_CFLAGS_NOW))
 
-$(BUILD)/obj/%.o: src/%.c src/*.h
+$(BUILD)/obj/%.o: src/%.c src/*.h $(LUA_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 
@@ -89,7 +86,7 @@ endif
 nossl:
 	@echo "note: $(SSL_NOTE)"
 
-$(BUILD)/obj/ssl/%.o: src/ssl/%.c src/ssl/*.h src/*.h
+$(BUILD)/obj/ssl/%.o: src/ssl/%.c src/ssl/*.h src/*.h $(LUA_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -Isrc $(SSL_CFLAGS) -c $< -o $@
 
@@ -111,7 +108,7 @@ asan: deps
 build-asan/lua: tools/asan_lua.c
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -O1 -g $(WARN) $(ASAN_FLAGS) $(LUA_CFLAGS) $< -o $@ \
-	    $$($(PKG_CONFIG) --libs lua$(LUA_VERSION))
+	    $$($(PKG_CONFIG) --libs $(LUA_PC))
 
 asan-run:
 	@$(TEST_ENV) NETSOCKET_LUA=$(CURDIR)/build-asan/lua \
@@ -168,7 +165,7 @@ clean:
 
 # Each larger piece of tooling (fuzzing, soak, valgrind, the support
 # modules' C core) keeps its targets in a fragment of its own.
--include $(sort $(wildcard mk/*.mk))
+-include $(filter-out mk/versions.mk,$(sort $(wildcard mk/*.mk)))
 
 help:
 	@echo "make          build $(CORE_SO) and, with OpenSSL headers, $(SSL_SO)"

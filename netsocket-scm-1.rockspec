@@ -5,7 +5,7 @@ source = {
    url = "git+file:///dev/null",
 }
 description = {
-   summary = "TCP/UDP/unix sockets for Lua 5.4, a drop-in for LuaSocket 3.x",
+   summary = "TCP/UDP/unix sockets for Lua 5.1-5.5 and LuaJIT, a drop-in for LuaSocket 3.x",
    detailed = [[
 netsocket gives `require("socket")` with LuaSocket 3.x names, results and
 error strings, on poll() instead of select() (no 1024-descriptor limit),
@@ -15,7 +15,7 @@ the separate netsocket-ssl rock.
    license = "MIT",
 }
 dependencies = {
-   "lua >= 5.4, < 5.5",
+   "lua >= 5.1, < 5.6",
 }
 build = {
    type = "make",
@@ -23,11 +23,13 @@ build = {
    build_variables = {
       CFLAGS = "$(CFLAGS)",
       LUA_INCDIR = "$(LUA_INCDIR)",
+      LUA = "$(LUA)",
       BUILD = "build-rock",
    },
    install_variables = {
       INST_LIBDIR = "$(LIBDIR)",
       INST_LUADIR = "$(LUADIR)",
+      LUA = "$(LUA)",
       BUILD = "build-rock",
    },
 }

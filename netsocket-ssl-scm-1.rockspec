@@ -20,7 +20,7 @@ luarocks gives ssl and ssl.https to LuaSec and the other names follow
    license = "MIT",
 }
 dependencies = {
-   "lua >= 5.4, < 5.5",
+   "lua >= 5.1, < 5.6",
    "netsocket",
 }
 external_dependencies = {
@@ -35,6 +35,7 @@ build = {
    build_variables = {
       CFLAGS = "$(CFLAGS)",
       LUA_INCDIR = "$(LUA_INCDIR)",
+      LUA = "$(LUA)",
       OPENSSL_INCDIR = "$(OPENSSL_INCDIR)",
       OPENSSL_LIBDIR = "$(OPENSSL_LIBDIR)",
       BUILD = "build-rock-ssl",
@@ -43,6 +44,7 @@ build = {
    install_variables = {
       INST_LIBDIR = "$(LIBDIR)",
       INST_LUADIR = "$(LUADIR)",
+      LUA = "$(LUA)",
       OPENSSL_INCDIR = "$(OPENSSL_INCDIR)",
       OPENSSL_LIBDIR = "$(OPENSSL_LIBDIR)",
       BUILD = "build-rock-ssl",

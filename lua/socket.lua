@@ -8,11 +8,24 @@ local min = math.min
 socket.BLOCKSIZE = 2048
 socket.try = socket.newtry()
 
+-- package.searchpath (Lua 5.1 has none): whether a file for name is on path.
+local searchpath = package.searchpath or function(name, path)
+  local file = name:gsub("%.", "/")
+  for template in path:gmatch("[^;]+") do
+    local f = io.open((template:gsub("%?", file)), "r")
+    if f then
+      f:close()
+      return template
+    end
+  end
+  return nil
+end
+
 -- TLS is a library of its own (socket.ssl.core, the netsocket-ssl rock):
 -- it is in the build when require can find both of its halves.
 socket._FEATURES.ssl = socket._FEATURES.ssl
-  or (package.searchpath("socket.ssl.core", package.cpath) ~= nil
-      and package.searchpath("socket.ssl", package.path) ~= nil)
+  or (searchpath("socket.ssl.core", package.cpath) ~= nil
+      and searchpath("socket.ssl", package.path) ~= nil)
 
 function socket.connect4(address, port, laddress, lport)
   return socket.connect(address, port, laddress, lport, "inet")

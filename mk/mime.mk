@@ -16,7 +16,7 @@ install: install-mime
 mime: check-lua $(MIME_SO)
 
 # The shorter stem wins over the main Makefile's $(BUILD)/obj/%.o rule.
-$(BUILD)/obj/mime/%.o: src/mime/%.c src/mime/*.h src/class.h
+$(BUILD)/obj/mime/%.o: src/mime/%.c src/mime/*.h src/class.h src/compat.h $(LUA_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 

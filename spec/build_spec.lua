@@ -16,7 +16,7 @@ describe("build", function()
     it("compiles with -Wall -Wextra -Werror under " .. cc .. " and exports only luaopen_*", function()
       local dir = os.tmpname()
       os.remove(dir)
-      local ok, out = sh(("make -s -C %q lib CC=%s BUILD=%q"):format(root, cc, dir))
+      local ok, out = sh(("make -s -C %q lib CC=%s BUILD=%q LUA=%s"):format(root, cc, dir, H.LUA))
       assert.is_true(ok, out)
       assert.is_nil(out:find("warning", 1, true), out)
       local nok, syms = sh(("nm -D --defined-only %q/socket/core.so"):format(dir))
@@ -31,7 +31,7 @@ describe("build", function()
   end
 
   it("the module's compile flags include the strict warning set", function()
-    local ok, out = sh(("make -s -n -B -C %q lib BUILD=/nonexistent"):format(root))
+    local ok, out = sh(("make -s -n -B -C %q lib BUILD=/nonexistent LUA=%s"):format(root, H.LUA))
     assert.is_true(ok, out)
     for _, flag in ipairs({ "-Wall", "-Wextra", "-Werror", "-std=c11", "-fvisibility=hidden" }) do
       assert.is_truthy(out:find(flag, 1, true), flag)
@@ -96,5 +96,36 @@ describe("samples", function()
     local ok, out = sh(("%s %q/samples/echo_client.lua"):format(H.LUA, root))
     assert.is_falsy(ok)
     assert.is_truthy(out:find("usage:", 1, true))
+  end)
+end)
+
+describe("make env", function()
+  local function env(lua)
+    local ok, out = sh(("make -s --no-print-directory -C %q env LUA=%s"):format(root, lua))
+    assert.is_true(ok, out)
+    local path, cpath = out:match("^export LUA_PATH='([^']*)'\nexport LUA_CPATH='([^']*)'\n$")
+    assert.is_not_nil(path, out)
+    return path, cpath
+  end
+
+  it("prints two export lines that load this build tree (the one the suite runs) and nothing else of ours", function()
+    local path, cpath = env(H.LUA)
+    assert.are.equal(root .. "/lua/?.lua;;", path)
+    assert.are.equal(os.getenv("NETSOCKET_BUILD") .. "/?.so;;", cpath)
+    local ok, out = sh(("cd / && env -u LUA_INIT LUA_PATH=%q LUA_CPATH=%q %s -e %q"):format(path, cpath, H.LUA,
+      "require('socket'); require('mime'); require('socket.url'); "
+      .. "print(require('socket')._IMPL, package.loaded['mime.core'] ~= nil)"))
+    assert.is_true(ok, out)
+    assert.is_truthy(out:match("^netsocket [^\n]*\ttrue\n$"), out)
+  end)
+
+  it("gives each interpreter a build directory of its own, 5.4's being build/", function()
+    local seen = {}
+    for _, lua in ipairs({ "lua5.1", "lua5.2", "lua5.3", "lua5.4", "luajit" }) do
+      local _, cpath = env(lua)
+      assert.is_nil(seen[cpath], cpath)
+      seen[cpath] = lua
+      assert.are.equal(root .. (lua == "lua5.4" and "/build" or "/build-" .. lua) .. "/?.so;;", cpath)
+    end
   end)
 end)

@@ -120,7 +120,7 @@ local function payload(seed, size)
   for i = 1, 63 do fill[i] = string.char(33 + (seed * 7 + i * 13) % 90) end
   fill = table.concat(fill):rep(16):sub(1, 1024 - 16)
   local parts = {}
-  for k = 1, (size + 1023) // 1024 do
+  for k = 1, math.floor((size + 1023) / 1024) do
     parts[k] = ("%06d:%08d;"):format(seed % 1000000, k) .. fill
   end
   return table.concat(parts):sub(1, size)
@@ -800,7 +800,7 @@ describe("sockets inside tasks", function()
         local parts, n = {}, 0
         for _ = 1, 10000 do
           if n >= #big then break end
-          local data = assert(p:receivesome(1 << 20))
+          local data = assert(p:receivesome(1048576))
           parts[#parts + 1] = data
           n = n + #data
         end
@@ -906,7 +906,7 @@ describe("sockets inside tasks", function()
       local parts, n = {}, 0
       for _ = 1, 100000 do
         if n >= SIZE then break end
-        local data = assert(p:receivesome(1 << 20))
+        local data = assert(p:receivesome(1048576))
         parts[#parts + 1] = data
         n = n + #data
       end
@@ -1602,11 +1602,10 @@ describe("socket.poller()", function()
     H.raises(function() return p:wait(0) end, {}, "wait", "closed")
     assert.matches("^poller: 0x", tostring(p))
     local q
-    do
-      local scoped <close> = assert(socket.poller())
+    H.closing(function(scoped)
       q = scoped
       assert.is_true(q:getfd() >= 0)
-    end
+    end, assert(socket.poller()))
     assert.are.equal(-1, q:getfd())
   end)
 end)

@@ -249,11 +249,10 @@ describe("socket.dns.resolve (§11)", function()
 
     it("`local a <close>` releases the object at scope exit", function()
       local ref
-      do
-        local a <close> = dns.resolve("127.0.0.1")
+      H.closing(function(a)
         ref = a
         assert.is_true(a:getfd() >= 0)
-      end
+      end, dns.resolve("127.0.0.1"))
       assert.are.equal(-1, ref:getfd())
     end)
   end)

@@ -18,7 +18,10 @@ ALLBYTES = table.concat(ALLBYTES) .. "\r\n\r\r\n\n\0\0\0.\r\n"
 local function bigdata(kib)
   local t = {}
   local filler = string.rep(ALLBYTES, 5):sub(1, 1020)
-  for i = 1, kib do t[i] = string.pack(">I4", i) .. filler end
+  for i = 1, kib do   -- i as 4 bytes, big-endian (string.pack(">I4", i) on 5.3+)
+    t[i] = string.char(math.floor(i / 16777216) % 256, math.floor(i / 65536) % 256,
+      math.floor(i / 256) % 256, i % 256) .. filler
+  end
   return table.concat(t)
 end
 

@@ -60,7 +60,7 @@ describe("samples/get.lua", function()
       assert.is_truthy(n, "not a progress line: " .. line)
       n = tonumber(n)
       assert.is_true(n >= prev)
-      assert.equal(n * 100 // #data, tonumber(pct))
+      assert.equal(math.floor(n * 100 / #data), tonumber(pct))
       prev = n
     end
     assert.equal("4194304 / 4194304 bytes (100%)", list[#list])

@@ -177,8 +177,47 @@ function H.raising(f, ...)
   return err
 end
 
+-- Where the language has no integer subtype (5.1, 5.2, LuaJIT), an integral
+-- float is what an integer result is (doc/migration.md).
 function H.isint(v, what)
-  luassert.equal("integer", math.type(v), (what or "value") .. " should be an integer, got " .. tostring(v))
+  local msg = (what or "value") .. " should be an integer, got " .. tostring(v)
+  if math.type then
+    luassert.equal("integer", math.type(v), msg)
+  else
+    luassert.is_true(type(v) == "number" and v == math.floor(v) and v - v == 0, msg)
+  end
+end
+
+-- H.closing(fn, a, b, ...): fn(a, b, ...) with each argument held by a
+-- to-be-closed variable (`local x <close> = a`) where the language has them
+-- (5.4 on); elsewhere their __close metamethods run after fn, last first, as
+-- at the end of such a block. Returns what fn returns.
+local tbc = {}
+local hasclose = tonumber(_VERSION:match("%d+%.%d+")) >= 5.4
+local unpack = table.unpack or unpack
+function H.closing(fn, ...)
+  local n = select("#", ...)
+  if hasclose then
+    if not tbc[n] then
+      local names, lines = {}, { "local fn = ..." }
+      for i = 1, n do
+        names[i] = "v" .. i
+        lines[#lines + 1] = ("local v%d <close> = select(%d, ...)"):format(i, i + 1)
+      end
+      -- (a return in the scope of to-be-closed variables is no tail call)
+      lines[#lines + 1] = "return fn(" .. table.concat(names, ", ") .. ")"
+      tbc[n] = assert(load(table.concat(lines, "\n"), "=H.closing"))
+    end
+    return tbc[n](fn, ...)
+  end
+  local values = { ... }
+  local res = { pcall(fn, ...) }
+  for i = n, 1, -1 do
+    local v = values[i]
+    if v ~= nil then getmetatable(v).__close(v, not res[1] and res[2] or nil) end
+  end
+  if not res[1] then error(res[2], 0) end
+  return unpack(res, 2, table.maxn and table.maxn(res) or #res)
 end
 
 return H

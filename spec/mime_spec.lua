@@ -67,7 +67,7 @@ local function ref_b64(s)
     local q = {}
     for k = 4, 1, -1 do
       q[k] = ALPHA:sub(v % 64 + 1, v % 64 + 1)
-      v = v // 64
+      v = math.floor(v / 64)
     end
     if not c then q[4] = "=" end
     if not b then q[3] = "=" end
@@ -174,7 +174,7 @@ describe("mime.b64 / mime.unb64", function()
     math.randomseed(1)
     local s = randbytes(1024 * 1024 + 1)
     local enc = mime.b64(s)
-    assert.equal(4 * ((#s + 2) // 3), #enc)
+    assert.equal(4 * math.floor((#s + 2) / 3), #enc)
     assert.equal(ref_b64(s:sub(1, 3000)), enc:sub(1, 4000))
     assert.equal(ref_b64(s:sub(-2)), enc:sub(-4))          -- 2^20 + 1 bytes: 2 left
     assert.equal(s, mime.unb64(enc))
@@ -187,7 +187,7 @@ describe("mime.b64 / mime.unb64", function()
       local out, rest = mime.unb64(g, "")
       local valid = select(2, g:gsub("[A-Za-z0-9+/=]", ""))
       assert.equal(valid % 4, #rest)
-      assert.is_true(#out <= valid // 4 * 3)
+      assert.is_true(#out <= math.floor(valid / 4) * 3)
       local flushed = mime.unb64(g)
       if out == "" then assert.is_nil(flushed) else assert.equal(out, flushed) end
     end
@@ -304,10 +304,10 @@ describe("mime.wrp / mime.qpwrp", function()
       local count = 0
       for line in (out .. "\r\n"):gmatch("(.-)\r\n") do
         count = count + 1
-        local last = count == math.max(1, (n + length - 1) // length)
+        local last = count == math.max(1, math.floor((n + length - 1) / length))
         assert.equal(last and n - (count - 1) * length or length, #line)
       end
-      assert.equal(math.max(1, (n + length - 1) // length), count)
+      assert.equal(math.max(1, math.floor((n + length - 1) / length)), count)
       assert.equal(n == 0 and length or length - (n - (count - 1) * length), left)
     end
   end)
@@ -534,7 +534,7 @@ describe("mime bad input", function()
       local a, b = mime.unqp(c, d)
       assert.is_true(#a + #b <= #g)
       a, b = mime.unb64(c, d)
-      assert.is_true(#a <= #g // 4 * 3 and #b <= 3)
+      assert.is_true(#a <= math.floor(#g / 4) * 3 and #b <= 3)
       a, b = mime.qp(c, d)
       assert.is_true(#a <= 3 * #g and #b <= 2)
       assert.is_true(#mime.wrp(math.random(-5, 80), g, math.random(-5, 80)) <= 3 * #g)

@@ -207,7 +207,7 @@ describe("samples/pipe_chat.lua", function()
   end)
 
   it("works with an abstract '@name'", function()
-    local name = ("@netsocket-chat-spec-%d-%d"):format(H.pid(), math.random(1, 1 << 30))
+    local name = ("@netsocket-chat-spec-%d-%d"):format(H.pid(), math.random(1, 1073741824))
     local srv = start_server(name)
     assert.equal("ready " .. name, srv.first)
     local a, b = two_clients(name)

@@ -324,10 +324,9 @@ describe("socket.pipe", function()
 
     it("a server closed with <close> removes its file", function()
       local path = tmppath()
-      do
-        local srv <close> = assert(pipe.bind(path))
+      H.closing(function()
         assert.is_true(issocket(path))
-      end
+      end, assert(pipe.bind(path)))
       assert.is_false(exists(path))
     end)
 

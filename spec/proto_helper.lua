@@ -302,7 +302,7 @@ function P.ftpd(opts)
             c:send("229 entering extended passive mode (|||" .. p .. "|)\r\n")
           else
             local h = (opts.pasvhost or "127.0.0.1"):gsub("%.", ",")
-            c:send(("227 entering passive mode (%s,%d,%d)\r\n"):format(h, p // 256, p % 256))
+            c:send(("227 entering passive mode (%s,%d,%d)\r\n"):format(h, math.floor(p / 256), p % 256))
           end
         end
       elseif verb == "PORT" then

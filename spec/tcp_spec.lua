@@ -109,11 +109,10 @@ describe("tcp construction and classes (§0, §2)", function()
 
   it("`local s <close> = socket.tcp4()` closes the socket at scope exit", function()
     local ref
-    do
-      local s <close> = socket.tcp4()
+    H.closing(function(s)
       ref = s
       assert.is_true(s:getfd() >= 0)
-    end
+    end, socket.tcp4())
     assert.equal(-1, ref:getfd())
     assert.equal("tcp{master}", ref.class)
     assert.equal(1, ref:close())
@@ -123,11 +122,10 @@ describe("tcp construction and classes (§0, §2)", function()
     local srv, port = H.server()
     track(srv)
     local p
-    do
-      local c <close> = assert(socket.connect("127.0.0.1", port))
+    H.closing(function(c)
       p = track(assert(srv:accept()))
       assert.equal(1, c:send("x"))
-    end
+    end, assert(socket.connect("127.0.0.1", port)))
     p:settimeout(2)
     assert.equal("x", p:receive(1))
     local d, e, part = p:receive(1)

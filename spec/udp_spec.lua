@@ -181,11 +181,10 @@ describe("udp classes and metatables (§0)", function()
 
   it("a <close> variable closes the socket at the end of its scope", function()
     local keep
-    do
-      local s <close> = socket.udp4()
+    H.closing(function(s)
       keep = s
       assert.is_true(s:getfd() >= 0)
-    end
+    end, socket.udp4())
     assert.equal(-1, keep:getfd())
   end)
 

@@ -156,12 +156,10 @@ describe("socket.unix", function()
     it("__close and __gc close the OS socket (§0)", function()
       local before = sockcount()
       local s, d
-      do
-        local s1 <close> = U.stream()
-        local d1 <close> = U.dgram()
+      H.closing(function(s1, d1)
         s, d = s1, d1
         assert.equal(before + 2, sockcount())
-      end
+      end, U.stream(), U.dgram())
       assert.equal(-1, s:getfd())
       assert.equal(-1, d:getfd())
       assert.equal(before, sockcount())

@@ -5,7 +5,7 @@
  * all the room it has and a send hands the kernel the whole range. Results
  * are the same (the kernel decides how much moves); syscalls are fewer. */
 #include <string.h>
-#include "lauxlib.h"
+#include "compat.h"
 #include "buffer.h"
 #include "wait.h"
 

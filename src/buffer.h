@@ -3,7 +3,7 @@
 /* The receive buffer and its patterns, send with ranges, byte stats.
  * Unread bytes are data[first..last). Bytes stay in the buffer until a
  * pattern completes or fails, so a receive can be restarted after a wait. */
-#include "lua.h"
+#include "compat.h"
 #include "io.h"
 #include "call.h"
 

@@ -1,5 +1,5 @@
 /* Per-direction call state (call.h): begin, restart, refuse. */
-#include "lauxlib.h"
+#include "compat.h"
 #include "call.h"
 
 static void call_initone(call *c, calls *cs, char dir) {

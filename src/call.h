@@ -6,7 +6,7 @@
  * call's start, deadline and progress survive a yield in socket.co whatever
  * the other direction does. A second call in a direction that a parked task
  * holds is refused ("socket busy reading" / "socket busy writing"). */
-#include "lua.h"
+#include "compat.h"
 #include "timeout.h"
 
 typedef struct calls calls;

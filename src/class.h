@@ -1,8 +1,7 @@
 #ifndef NETSOCKET_CLASS_H
 #define NETSOCKET_CLASS_H
 /* Class and group registration and typed checks (API.md §0 "Metatables"). */
-#include "lua.h"
-#include "lauxlib.h"
+#include "compat.h"
 
 /* Every selectable userdata of this library starts with this header, so that
  * select() reads the fd and the dirty flag without calling into Lua. */

@@ -1,7 +1,7 @@
 /* luaopen_socket_core: the `socket` table, built from the parts. */
 #include <limits.h>
 #include <sys/resource.h>
-#include "lauxlib.h"
+#include "compat.h"
 #include "dns.h"
 #include "except.h"
 #include "poller.h"

@@ -4,7 +4,7 @@
 #include <netdb.h>
 #include <string.h>
 #include <unistd.h>
-#include "lauxlib.h"
+#include "compat.h"
 #include "dns.h"
 #include "inet.h"
 #include "resolve.h"

@@ -1,7 +1,7 @@
 /* try/protect: `try` raises {err} with a private metatable; `protect` turns
  * exactly those into nil, err and lets every other error through. protect
  * uses a continuation, so the protected function may yield. */
-#include "lauxlib.h"
+#include "compat.h"
 #include "except.h"
 
 /* upvalues of try: 1 = the finalizer (or nil), 2 = the exception metatable */

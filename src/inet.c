@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lauxlib.h"
+#include "compat.h"
 #include "inet.h"
 #include "io.h"
 #include "options.h"

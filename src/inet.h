@@ -2,7 +2,7 @@
 #define NETSOCKET_INET_H
 /* Address families, resolution, sockaddr <-> Lua values. */
 #include <sys/socket.h>
-#include "lua.h"
+#include "compat.h"
 #include "call.h"
 
 /* The port argument at idx as a service string for getaddrinfo (numbers are

@@ -5,7 +5,7 @@
 #include <netinet/tcp.h>
 #include <string.h>
 #include <sys/socket.h>
-#include "lauxlib.h"
+#include "compat.h"
 #include "class.h"
 #include "options.h"
 #include "sock.h"

@@ -1,7 +1,7 @@
 #ifndef NETSOCKET_OPTIONS_H
 #define NETSOCKET_OPTIONS_H
 /* setoption / getoption: one table row per option (API.md §4.5). */
-#include "lua.h"
+#include "compat.h"
 
 typedef struct options_row options_row;
 typedef int (*options_fn)(lua_State *L, int fd, const options_row *row);

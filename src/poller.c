@@ -14,7 +14,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #endif
-#include "lauxlib.h"
+#include "compat.h"
 #include "class.h"
 #include "poller.h"
 #include "sock.h"

@@ -27,7 +27,7 @@
 #ifdef __linux__
 #include <sys/eventfd.h>
 #endif
-#include "lauxlib.h"
+#include "compat.h"
 #include "class.h"
 #include "inet.h"
 #include "io.h"

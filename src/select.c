@@ -6,7 +6,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <time.h>
-#include "lauxlib.h"
+#include "compat.h"
 #include "class.h"
 #include "select.h"
 #include "timeout.h"

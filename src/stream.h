@@ -5,8 +5,7 @@
  * and options (stream_classes) and the methods that differ (addresses). The
  * layout is also what TLS takes over: fd, timeouts, stats and buffer (§9.1).
  * User values: see STREAM_UV_*. */
-#include "lua.h"
-#include "lauxlib.h"
+#include "compat.h"
 #include "buffer.h"
 #include "class.h"
 #include "io.h"

@@ -1,7 +1,7 @@
 /* Deadline arithmetic for settimeout(value, "b"/"t"), API.md §3. */
 #include <math.h>
 #include <time.h>
-#include "lauxlib.h"
+#include "compat.h"
 #include "timeout.h"
 
 double timeout_monotonic(void) {

@@ -2,7 +2,7 @@
 #define NETSOCKET_TIMEOUT_H
 /* Block and total deadlines (API.md §3), on the monotonic clock: the
  * arithmetic only. What a call in flight keeps lives in call.h. */
-#include "lua.h"
+#include "compat.h"
 
 typedef struct timeout {
     double block;      /* < 0: no limit */

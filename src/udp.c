@@ -4,7 +4,7 @@
 #include <netdb.h>
 #include <string.h>
 #include <sys/socket.h>
-#include "lauxlib.h"
+#include "compat.h"
 #include "class.h"
 #include "inet.h"
 #include "io.h"

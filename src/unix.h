@@ -2,7 +2,7 @@
 #define NETSOCKET_UNIX_H
 /* require("socket.unix") (API.md §10.1): unix-domain stream and datagram
  * sockets. Lives in core.so; build/socket/unix.so is a link to it. */
-#include "lua.h"
+#include "compat.h"
 
 __attribute__((visibility("default"))) int luaopen_socket_unix(lua_State *L);
 

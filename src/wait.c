@@ -4,7 +4,7 @@
 #include <math.h>
 #include <poll.h>
 #include <time.h>
-#include "lauxlib.h"
+#include "compat.h"
 #include "io.h"
 #include "wait.h"
 

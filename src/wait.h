@@ -4,7 +4,7 @@
  * deadline. Inside a task (a coroutine socket.co registered): "would block"
  * yields to the scheduler with what to wait for, and the method restarts
  * from its continuation when the fd is ready or the deadline has passed. */
-#include "lua.h"
+#include "compat.h"
 #include "call.h"
 
 enum { WAIT_R = 1, WAIT_W = 2 };

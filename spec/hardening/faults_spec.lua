@@ -290,7 +290,7 @@ print("SURVIVED")
     -- SIGPIPE was not ignored in the child, even with every module loaded
     local ign = tonumber(out:match("SIGIGN (%x+)"), 16)
     assert.is_truthy(ign, o2)
-    assert.are.equal(0, ign & (1 << 12), "SIGPIPE is ignored: " .. o2)
+    assert.are.equal(0, math.floor(ign / 4096) % 2, "SIGPIPE is ignored: " .. o2)
     local got = {}
     assert.is_truthy(out:match("SURVIVED"), o2)
     for k, v in out:gmatch("R (%w+)=([^\n]*)") do got[k] = v end

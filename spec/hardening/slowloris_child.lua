@@ -41,7 +41,7 @@ end
 
 local loris = {
   silent = function(c) return c end,
-  half = function(c) c:send(HELLO:sub(1, #HELLO // 2)) return c end,
+  half = function(c) c:send(HELLO:sub(1, math.floor(#HELLO / 2))) return c end,
   drip = function(c)
     c:settimeout(0)
     for i = 1, math.min(#HELLO, math.floor(stay)) do

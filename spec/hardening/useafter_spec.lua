@@ -197,10 +197,7 @@ describe("hardening: released without the debug library (<close>)", function()
     if not ssl then return pending("socket.ssl not built") end
     local pem = assert(io.open(cert)):read("a")
     local kept
-    do
-      local c <close> = assert(ssl.loadcertificate(pem))
-      kept = c
-    end
+    H.closing(function(c) kept = c end, assert(ssl.loadcertificate(pem)))
     local live = assert(ssl.loadcertificate(pem))
     for _, m in ipairs({ "digest", "pem", "subject", "issuer", "serial", "notbefore", "notafter", "pubkey",
       "extensions", "getsignaturename", "validat", "setencode", "issued" }) do
@@ -217,13 +214,11 @@ describe("hardening: released without the debug library (<close>)", function()
     if not ssl then return pending("socket.ssl not built") end
     local S = require("ssl_helper")
     local c, p = S.tcppair("127.0.0.1")
-    local cc, pp, cctx
-    do
-      local sctx <close> = assert(ssl.newcontext({ mode = "server", certificate = cert, key = cert .. ".key" }))
-      cctx = assert(ssl.newcontext({ mode = "client", verify = "none" }))
+    local cc, pp
+    local cctx = assert(ssl.newcontext({ mode = "client", verify = "none" }))
+    H.closing(function(sctx)
       cc, pp = assert(ssl.wrap(c, cctx)), assert(ssl.wrap(p, sctx))
-      local _ <close> = cctx
-    end
+    end, assert(ssl.newcontext({ mode = "server", certificate = cert, key = cert .. ".key" })), cctx)
     assert.are.same({ nil, nil }, { S.handshake(cc, pp) })
     assert.are.equal(6, (cc:send("hello\n")))
     assert.are.equal("hello", (pp:receive()))

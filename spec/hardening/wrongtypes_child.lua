@@ -399,11 +399,9 @@ local reg = debug.getregistry()
 for _, class in ipairs(sorted(OBJ)) do
   local mt = reg[class]
   if not mt then
-    if class:match("^ssl") and not hasssl then goto next end
-    print(("NOCLASS %s"):format(class))
-    goto next
+    if not (class:match("^ssl") and not hasssl) then print(("NOCLASS %s"):format(class)) end
   end
-  for _, name in ipairs(sorted(mt.__index)) do
+  for _, name in ipairs(mt and sorted(mt.__index) or {}) do
     local f = mt.__index[name]
     if type(f) == "function" then
       local base = METHODS[name]
@@ -414,7 +412,6 @@ for _, class in ipairs(sorted(OBJ)) do
       group(nil, name, f, base, class)
     end
   end
-  ::next::
 end
 -- classes in the registry we do not know about
 local names = {}

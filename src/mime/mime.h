@@ -3,8 +3,7 @@
 /* mime.core: LuaSocket 3.x's MIME primitives (b64, unb64, qp, unqp, wrp,
  * qpwrp, eol, dot), each a step function that a ltn12 filter cycles. */
 #include <stddef.h>
-#include "lua.h"
-#include "lauxlib.h"
+#include "../compat.h"
 
 #define MIME_CRLF "\r\n"
 #define MIME_EQCRLF "=\r\n"

@@ -7,8 +7,7 @@
  * from the SSL object (its app data, the conn) for exactly that long, so
  * nothing keeps a lua_State beyond a call. */
 #include <openssl/ssl.h>
-#include "lua.h"
-#include "lauxlib.h"
+#include "compat.h"
 #include "buffer.h"
 #include "class.h"
 #include "io.h"

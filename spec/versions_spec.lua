@@ -1,0 +1,40 @@
+-- One source for every Lua (issue 15): the Lua modules use only syntax that
+-- Lua 5.1 parses, and load on the running interpreter without the 5.3
+-- spellings spec/compat.lua gives the specs.
+local H = require("helper")
+
+local root = os.getenv("NETSOCKET_BUILD"):match("^(.*)/[^/]+$")
+
+local function modules()
+  local out = H.sh("cd '" .. root .. "' && ls lua/*.lua lua/socket/*.lua")
+  local list = {}
+  for path in out:gmatch("[^\n]+") do list[#list + 1] = path end
+  assert.is_true(#list > 5, out)
+  return list
+end
+
+describe("the Lua modules", function()
+  it("parse with Lua 5.1 (no //, bitwise operators, goto, <close> or <const>)", function()
+    local _, has = H.sh("command -v luac5.1")
+    if not has then return pending("luac5.1 is not installed (make deps LUA=lua5.1)") end
+    local bad = {}
+    for _, path in ipairs(modules()) do
+      local out, ok = H.sh("luac5.1 -p '" .. root .. "/" .. path .. "'")
+      if not ok then bad[#bad + 1] = out end
+    end
+    assert.are.same({}, bad)
+  end)
+
+  it("load on " .. H.LUA .. " without spec/compat.lua", function()
+    local names = {}
+    for _, path in ipairs(modules()) do
+      names[#names + 1] = path:gsub("^lua/", ""):gsub("%.lua$", ""):gsub("/", ".")
+    end
+    local code = ("for _, name in ipairs({ %s }) do "
+      .. "if name ~= 'socket.ssl' or require('socket')._FEATURES.ssl then require(name) end end "
+      .. "print('loaded')"):format(("%q, "):rep(#names):format((table.unpack or unpack)(names)))
+    local out, ok = H.sh(("cd / && env -u LUA_INIT %s -e %q"):format(H.LUA, code))
+    assert.is_true(ok, out)
+    assert.are.equal("loaded\n", out)
+  end)
+end)
