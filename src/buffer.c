@@ -76,17 +76,23 @@ static void buffer_reserve(lua_State *L, buffer *b, size_t room) {
 /* Reads at most `max` more bytes into the buffer (making room for `room`),
  * waiting as the timeout allows. IO_DONE, IO_CLOSED, IO_TIMEOUT or errno.
  * A plain socket's read that got less than it asked for emptied the kernel's
- * queue; in a socket.co task the next read then waits first (epoll is
- * level-triggered: data that came meanwhile wakes it at once) instead of
- * spending a recv on EAGAIN. Outside a task the read comes first as before:
- * there a wait costs a poll() of its own. */
+ * queue; the next read then waits first (epoll and poll are level-triggered:
+ * data that came meanwhile wakes it at once) instead of spending a recv on
+ * EAGAIN. */
 static int buffer_more(lua_State *L, buffer *b, size_t room, size_t max) {
     buffer_reserve(L, b, room);
     size_t n = b->cap - b->last;
     if (n > max) n = max;
     if (b->drained) {
-        b->drained = 0;                            /* the restart reads first */
-        wait_tryyield(*b->io->fd, WAIT_R, b->rd);
+        b->drained = 0;                            /* a restart reads first */
+        /* In a task this yields; outside one it polls, unless the call may
+         * not wait (timeout 0), where a read that finds nothing costs less
+         * than a poll: a request/response peer then makes poll + recv per
+         * message instead of recv (EAGAIN) + poll + recv. */
+        if (!call_iszero(b->rd)) {
+            int err = wait_fd(*b->io->fd, WAIT_R, b->rd);
+            if (err != IO_DONE) return err;
+        }
     }
     for (;;) {
         size_t got;

@@ -33,6 +33,7 @@ typedef struct udp {
     int family;          /* AF_UNSPEC until udp() gets its socket */
     int lazy;            /* made by udp(), no socket yet: sendto creates one */
     int bound;           /* setsockname succeeded: a replacement socket keeps the address */
+    unsigned waited;     /* receives since one found nothing queued (0: read first) */
     calls cs;            /* timeouts, and the read and write calls in flight */
 } udp;
 
@@ -49,6 +50,7 @@ static udp *udp_push(lua_State *L, int family, const char *cls) {
     u->family = family;
     u->lazy = 0;
     u->bound = 0;
+    u->waited = 0;
     call_init(&u->cs, -1, -1);
     class_set(L, -1, cls);
     return u;
@@ -122,14 +124,35 @@ static const char *udp_recvloop(lua_State *L, udp *u, size_t size, int connected
         }
         buf = lua_touserdata(L, -1);            /* stays on the stack until copied */
     }
-    int err, refusals = 0;
+    int err, refusals = 0, waits = 0;
     size_t got;
     socklen_t alen;
-    call_enter(&u->cs.rd);
+    int again = call_enter(&u->cs.rd);
+    /* Request/response: once a receive has had to wait, the next ones
+     * likely will too, so they wait first (poll + recv, not recv EAGAIN +
+     * poll + recv). Every 16th reads first to find out whether datagrams
+     * now wait for us (then back to reading first); a restart after a
+     * yield reads first. */
+    int first = u->waited > 0 && (u->waited & 15) != 0 && !again && !call_iszero(&u->cs.rd);
+    if (u->waited > 0) u->waited = u->waited % 0x10000 + 1;
+    if (first) {
+        err = wait_fd(u->base.fd, WAIT_R, &u->cs.rd);
+        if (err != IO_DONE) {
+            if (buf != stackbuf) lua_pop(L, 1);
+            return sock_strerror(err);
+        }
+    }
     for (;;) {
         alen = sizeof addr;
         err = sock_recvfrom(u->base.fd, buf, size, (struct sockaddr *) &addr, &alen, &got);
-        if (err == IO_DONE) break;
+        if (err == IO_DONE) {
+            if (waits > 0) {
+                if (u->waited == 0) u->waited = 1;
+            } else if (!first) {
+                u->waited = 0;                 /* it was there: read first again */
+            }
+            break;
+        }
         if (err == ECONNREFUSED && !connected) {
             /* Stale, from an earlier connection (reading it cleared it):
              * unconnected sockets never report it. Retry while the deadline
@@ -137,7 +160,10 @@ static const char *udp_recvloop(lua_State *L, udp *u, size_t size, int connected
             if (refusals++ == 0 || call_left(&u->cs.rd) != 0) continue;
             err = IO_TIMEOUT;
         }
-        if (err == IO_WANTREAD) err = wait_fd(u->base.fd, WAIT_R, &u->cs.rd);
+        if (err == IO_WANTREAD) {
+            waits++;
+            err = wait_fd(u->base.fd, WAIT_R, &u->cs.rd);
+        }
         if (err != IO_DONE) {
             if (buf != stackbuf) lua_pop(L, 1);
             return sock_strerror(err);
