@@ -120,6 +120,25 @@ static void buffer_consume(buffer *b, size_t n) {
     if (b->first == b->last) b->first = b->last = 0;
 }
 
+/* Pushes the n unread bytes at the start of the buffer, all of them, and
+ * consumes them. A large heap block holding exactly them is handed to Lua
+ * as the string itself where the version can adopt it (compat_pushblock:
+ * Lua 5.5, no copy), and the buffer starts afresh on its inline storage. */
+static void buffer_pushall(lua_State *L, buffer *b, size_t n) {
+    if (n >= COMPAT_BLOCKMIN && b->data != b->init && b->first == 0 && b->last == n) {
+        char *block = b->data;
+        size_t cap = b->cap;
+        b->data = b->init;
+        b->cap = BUFFER_SIZE;
+        b->first = b->last = 0;
+        b->received = buffer_add(b->received, n);
+        compat_pushblock(L, block, cap, n);
+        return;
+    }
+    lua_pushlstring(L, b->data + b->first, n);
+    buffer_consume(b, n);
+}
+
 /* After a call: give back a large block once it is drained. */
 static void buffer_settle(lua_State *L, buffer *b) {
     if (b->first == b->last && b->cap > BUFFER_KEEP) buffer_release(L, b);
@@ -285,9 +304,16 @@ int buffer_meth_receive(lua_State *L, buffer *b) {
     }
     const char *data = b->data + b->first;
     if (err == IO_DONE) {
-        if (dropcr) buffer_pushnocr(L, data, take); else lua_pushlstring(L, data, take);
+        if (dropcr) {
+            buffer_pushnocr(L, data, take);
+            buffer_consume(b, take + skip);
+        } else if (skip == 0) {
+            buffer_pushall(L, b, take);
+        } else {
+            lua_pushlstring(L, data, take);
+            buffer_consume(b, take + skip);
+        }
         buffer_joinprefix(L, plen);
-        buffer_consume(b, take + skip);
         buffer_settle(L, b);
         lua_pushnil(L);
         lua_pushnil(L);
@@ -413,8 +439,7 @@ int buffer_meth_receivesome(lua_State *L, buffer *b) {
     }
     size_t n = b->last - b->first;
     if (n > max) n = max;
-    lua_pushlstring(L, b->data + b->first, n);
-    buffer_consume(b, n);
+    buffer_pushall(L, b, n);
     buffer_settle(L, b);
     return 1;
 }

@@ -332,6 +332,38 @@ static inline int compat_typeerror(lua_State *L, int arg, const char *tname) {
 
 #endif /* <= 503 */
 
+/* ---- Strings that take over a block (5.5) ------------------------------
+ * compat_pushblock(L, block, cap, len) pushes block[0..len) as a string and
+ * consumes the block (cap bytes from the state's allocator): 5.5 adopts it
+ * without a copy (lua_pushexternalstring, the block shrunk to len + 1 for
+ * its '\0'); earlier versions copy it and free it. COMPAT_BLOCKMIN is the
+ * smallest result worth handing over: on versions that must copy, never
+ * (the caller keeps reusing its buffer instead). The caller must forget the
+ * block before the call: a memory error in the push frees it. */
+#if LUA_VERSION_NUM >= 505
+#define COMPAT_BLOCKMIN ((size_t) 64 * 1024)
+static inline void compat_pushblock(lua_State *L, char *block, size_t cap, size_t len) {
+    void *ud;
+    lua_Alloc f = lua_getallocf(L, &ud);
+    char *s = len + 1 <= cap ? f(ud, block, cap, len + 1) : NULL;
+    if (s == NULL) {                       /* no room for the '\0': copy */
+        lua_pushlstring(L, block, len);
+        f(ud, block, cap, 0);
+        return;
+    }
+    s[len] = '\0';
+    lua_pushexternalstring(L, s, len, f, ud);
+}
+#else
+#define COMPAT_BLOCKMIN ((size_t) -1)
+static inline void compat_pushblock(lua_State *L, char *block, size_t cap, size_t len) {
+    void *ud;
+    lua_Alloc f = lua_getallocf(L, &ud);
+    lua_pushlstring(L, block, len);
+    f(ud, block, cap, 0);
+}
+#endif
+
 /* ---- Continuations ------------------------------------------------------
  * 5.3 on: lua_yieldk, lua_callk, lua_pcallk with lua_KFunction(L, status,
  * ctx). 5.2 has them with another signature (a lua_CFunction that asks
