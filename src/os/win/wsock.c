@@ -1,0 +1,209 @@
+/* Syscalls on sockets, Winsock twin of src/sock.c (same sock.h contract):
+ * every socket is non-blocking (ioctlsocket FIONBIO) and not inherited;
+ * results are IO_* codes or the errno constants wposix_errno maps Winsock's
+ * codes to. Winsock never raises SIGPIPE, so nothing to suppress. */
+#define WPOSIX_IMPL
+#include "wposix.h"
+#include <limits.h>
+#include <string.h>
+#include "../../io.h"
+#include "../../sock.h"
+#include "../../wait.h"
+
+#define WSOCK(fd) ((SOCKET) (fd))
+
+static int wsock_err(void) {
+    return wposix_errno(WSAGetLastError());
+}
+
+int sock_setnonblocking(int fd) {
+    u_long on = 1;
+    return ioctlsocket(WSOCK(fd), FIONBIO, &on) == 0 ? IO_DONE : wsock_err();
+}
+
+const char *sock_adopt(int fd, int type, int family, const char *mismatch, int *got) {
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    int t = 0;
+    int tlen = sizeof t;
+    if (wposix_init() != 0) return "winsock unavailable";
+    if (getsockname(WSOCK(fd), (struct sockaddr *) &ss, &len) != 0 ||
+        getsockopt(WSOCK(fd), SOL_SOCKET, SO_TYPE, (char *) &t, &tlen) != 0)
+        return wposix_strerror(wsock_err());
+    int fam = ss.ss_family;
+    if (t != type || !(fam == family || (family == AF_INET && fam == AF_INET6))) return mismatch;
+    int err = sock_setnonblocking(fd);
+    if (err != IO_DONE) return wposix_strerror(err);
+    *got = fam;
+    return NULL;
+}
+
+int sock_create(int *fd, int family, int type, int protocol) {
+    *fd = wposix_socket(family, type, protocol);
+    if (*fd < 0) return errno;
+    int err = sock_setnonblocking(*fd);
+    if (err != IO_DONE) sock_close(fd);
+    return err;
+}
+
+void sock_close(int *fd) {
+    if (*fd >= 0) closesocket(WSOCK(*fd));
+    *fd = -1;
+}
+
+int sock_bind(int fd, const struct sockaddr *addr, socklen_t len) {
+    return bind(WSOCK(fd), addr, len) == 0 ? IO_DONE : wsock_err();
+}
+
+int sock_listen(int fd, int backlog) {
+    return listen(WSOCK(fd), backlog) == 0 ? IO_DONE : wsock_err();
+}
+
+/* Windows has no SIOCOUTQ: SIO_TCP_INFO (Windows 10 1703+) reports bytes in
+ * flight only, not those queued, so say "cannot be asked". */
+long sock_outq(int fd) {
+    (void) fd;
+    return -1;
+}
+
+int sock_shutdown(int fd, int how) {
+    return shutdown(WSOCK(fd), how) == 0 ? IO_DONE : wsock_err();
+}
+
+int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm, int again) {
+    if (fd < 0) return IO_CLOSED;
+    int err = connect(WSOCK(fd), addr, len) == 0 ? IO_DONE : wsock_err();
+    if (err == IO_DONE) return IO_DONE;
+    if (again && err == EISCONN) return IO_DONE;      /* it completed while we waited */
+    /* Winsock says "would block" where POSIX says EINPROGRESS, and
+     * WSAEINVAL (not EALREADY) for a second call while one is under way. */
+    if (err != EWOULDBLOCK && !(again && (err == EALREADY || err == EINVAL))) return err;
+    if (timeout_iszero(tm)) return IO_TIMEOUT;
+    err = wait_fd(fd, WAIT_W, tm);
+    if (err != IO_DONE) return err;
+    int e = 0, elen = sizeof e;
+    if (getsockopt(WSOCK(fd), SOL_SOCKET, SO_ERROR, (char *) &e, &elen) != 0) return wsock_err();
+    return e == 0 ? IO_DONE : wposix_errno(e);
+}
+
+int sock_accept(int fd, int *client, timeout *tm) {
+    if (fd < 0) return IO_CLOSED;
+    for (;;) {
+        SOCKET c = accept(WSOCK(fd), NULL, NULL);
+        if (c != INVALID_SOCKET) {
+            if (c > (SOCKET) INT_MAX) { closesocket(c); return EMFILE; }
+            *client = (int) c;
+            /* An accepted socket inherits the listener's non-blocking mode
+             * on Windows; set it anyway for adopted listeners. */
+            sock_setnonblocking(*client);
+            return IO_DONE;
+        }
+        int err = wsock_err();
+        if (err == EINTR || err == ECONNABORTED || err == ECONNRESET) continue;   /* a client gave up */
+        if (err != EWOULDBLOCK) return err;
+        if ((err = wait_fd(fd, WAIT_R, tm)) != IO_DONE) return err;
+    }
+}
+
+/* Winsock counts in int: larger requests go out (or come in) in parts, as
+ * a short count the caller already handles. */
+static int wsock_len(size_t n) {
+    return n > INT_MAX ? INT_MAX : (int) n;
+}
+
+int sock_send(void *ctx, const char *data, size_t n, size_t *sent) {
+    int fd = *(int *) ctx;
+    *sent = 0;
+    if (fd < 0) return IO_CLOSED;
+    int r = send(WSOCK(fd), data, wsock_len(n), 0);
+    if (r >= 0) { *sent = (size_t) r; return IO_DONE; }
+    int err = wsock_err();
+    if (err == EWOULDBLOCK) return IO_WANTWRITE;
+    if (err == EPIPE || err == ECONNRESET || err == ECONNABORTED || err == ENETRESET) return IO_CLOSED;
+    return err;
+}
+
+int sock_recv(void *ctx, char *data, size_t n, size_t *got) {
+    int fd = *(int *) ctx;
+    *got = 0;
+    if (fd < 0) return IO_CLOSED;
+    int r = recv(WSOCK(fd), data, wsock_len(n), 0);
+    if (r > 0) { *got = (size_t) r; return IO_DONE; }
+    if (r == 0) return IO_CLOSED;
+    int err = wsock_err();
+    if (err == EWOULDBLOCK) return IO_WANTREAD;
+    if (err == ECONNRESET || err == ECONNABORTED || err == ENETRESET) return IO_CLOSED;
+    return err;
+}
+
+int sock_sendto(int fd, const char *data, size_t n, const struct sockaddr *addr,
+                socklen_t len, size_t *sent) {
+    *sent = 0;
+    if (fd < 0) return IO_CLOSED;
+    int r = sendto(WSOCK(fd), data, wsock_len(n), 0, addr, addr ? len : 0);
+    if (r >= 0) { *sent = (size_t) r; return IO_DONE; }
+    int err = wsock_err();
+    if (err == EWOULDBLOCK) return IO_WANTWRITE;
+    return err;
+}
+
+int sock_recvfrom(int fd, char *data, size_t n, struct sockaddr *addr, socklen_t *len,
+                  size_t *got) {
+    *got = 0;
+    if (fd < 0) return IO_CLOSED;
+    for (;;) {
+        int r = recvfrom(WSOCK(fd), data, wsock_len(n), 0, addr, len);
+        if (r >= 0) { *got = (size_t) r; return IO_DONE; }
+        int err = wsock_err();
+        if (err == EWOULDBLOCK) return IO_WANTREAD;
+        /* A datagram larger than the buffer: Linux truncates silently and
+         * returns what fits; Winsock fills the buffer and says EMSGSIZE. */
+        if (err == EMSGSIZE) { *got = n; return IO_DONE; }
+        /* An ICMP port unreachable from an earlier sendto surfaces here on
+         * an unconnected socket (WSAECONNRESET); Linux reports nothing. */
+        if (err == ECONNRESET && addr != NULL) continue;
+        return err;
+    }
+}
+
+int sock_disconnect(int fd) {
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    ss.ss_family = AF_UNSPEC;
+    return connect(WSOCK(fd), (struct sockaddr *) &ss, sizeof ss) == 0 ? IO_DONE : wsock_err();
+}
+
+const char *sock_ioerror(void *ctx, int err) {
+    (void) ctx;
+    return sock_strerror(err);
+}
+
+const char *sock_strerror(int err) {
+    switch (err) {
+        case IO_DONE: return NULL;
+        case IO_TIMEOUT: case IO_WANTREAD: case IO_WANTWRITE: case ETIMEDOUT: return "timeout";
+        case IO_CLOSED: case EPIPE: case ECONNRESET: case ECONNABORTED: return "closed";
+        case EADDRINUSE: return "address already in use";
+        case EISCONN: return "already connected";
+        case EACCES: return "permission denied";
+        case ECONNREFUSED: return "connection refused";
+        default: return err > 0 ? wposix_strerror(err) : "unknown error";
+    }
+}
+
+/* Windows' getaddrinfo returns Winsock codes (EAI_NONAME is
+ * WSAHOST_NOT_FOUND, ...); the texts are those of glibc. */
+const char *sock_gaistrerror(int err) {
+    switch (err) {
+        case 0: return NULL;
+        case EAI_AGAIN: return "temporary failure in name resolution";
+        case EAI_BADFLAGS: return "invalid value for ai_flags";
+        case EAI_FAIL: return "non-recoverable failure in name resolution";
+        case EAI_FAMILY: return "ai_family not supported";
+        case EAI_MEMORY: return "memory allocation failure";
+        case EAI_NONAME: case WSANO_DATA: return "host or service not provided, or not known";
+        case EAI_SERVICE: return "service not supported for socket type";
+        case EAI_SOCKTYPE: return "ai_socktype not supported";
+        default: return wposix_strerror(wposix_errno(err));
+    }
+}
