@@ -28,9 +28,9 @@ WIN_CFLAGS = -std=c11 -O2 -g $(WIN_DEFS) $(WARN) -I$(WIN_SRC)/lua
 WIN_MODLD  = -shared -L$(WIN_BIN) -llua54 -static-libgcc
 
 .PHONY: windows windows-deps windows-lua windows-openssl windows-busted windows-mime \
-        windows-core test-windows clean-windows
+        windows-core windows-ssl windows-lmods test-windows clean-windows
 
-windows: windows-deps windows-lua windows-mime windows-core windows-lmods
+windows: windows-deps windows-lua windows-mime windows-core windows-ssl windows-lmods
 
 windows-deps:
 	@sh scripts/windows-deps.sh $(WIN_SRC)
@@ -119,7 +119,7 @@ $(WIN_CMOD)/mime/core.dll: $(WIN_MIME_OBJ) $(WIN_BIN)/lua54.dll
 # ---- socket.core: the engine files unchanged, src/sock.c replaced by its
 # Winsock twin, compiled against the Windows side of the OS seam
 # (src/os/win/wposix.h, force-included; stand-ins for the POSIX headers).
-WIN_OS_SRC   = $(sort $(wildcard src/os/win/*.c))
+WIN_OS_SRC   = $(filter-out src/os/win/wssl.c,$(sort $(wildcard src/os/win/*.c)))
 WIN_CORE_SRC = $(filter-out src/sock.c,$(CORE_SRC))
 WIN_CORE_OBJ = $(WIN_CORE_SRC:src/%.c=$(WIN_OBJ)/%.o) $(WIN_OS_SRC:src/os/win/%.c=$(WIN_OBJ)/os/%.o)
 WIN_SEAM     = -Isrc/os/win/include -include src/os/win/wposix.h
@@ -145,6 +145,26 @@ $(WIN_CMOD)/socket/core.dll: $(WIN_CORE_OBJ) $(WIN_BIN)/lua54.dll
 	printf 'EXPORTS\nluaopen_socket_core\nluaopen_socket_unix\n' > $(WIN_OBJ)/core.def
 	$(WIN_CC) $(WIN_CORE_OBJ) $(WIN_OBJ)/core.def $(WIN_MODLD) $(WIN_SYSLIBS) -o $@
 	cp $@ $(@D)/unix.dll
+
+# ---- socket.ssl.core: src/ssl/ over the static mingw OpenSSL, with its
+# own copies of the engine objects (as on Linux) and wssl.h as its seam.
+WIN_SSL_OBJ = $(SSL_SRC:src/ssl/%.c=$(WIN_OBJ)/ssl/%.o) \
+              $(patsubst %,$(WIN_OBJ)/%.o,$(filter-out sock,$(SSL_ENGINE))) \
+              $(WIN_OBJ)/os/wposix.o $(WIN_OBJ)/os/wsock.o $(WIN_OBJ)/os/wssl.o
+windows-ssl: windows-lua windows-openssl $(WIN_CMOD)/socket/ssl/core.dll
+
+$(WIN_OBJ)/ssl/%.o: src/ssl/%.c src/ssl/*.h src/*.h src/os/win/wssl.h src/os/win/wposix.h $(WIN_SSL)/lib/libssl.a
+	@mkdir -p $(@D)
+	$(WIN_CC) $(WIN_CFLAGS) -iquote src -I$(WIN_SSL)/include -Isrc/os/win/include \
+	    -include src/os/win/wssl.h -c $< -o $@
+$(WIN_OBJ)/os/wssl.o: src/os/win/wssl.c src/os/win/wssl.h $(WIN_SSL)/lib/libssl.a
+	@mkdir -p $(@D)
+	$(WIN_CC) $(WIN_CFLAGS) -std=gnu11 -I$(WIN_SSL)/include -Isrc/os/win/include -c $< -o $@
+$(WIN_CMOD)/socket/ssl/core.dll: $(WIN_SSL_OBJ) $(WIN_BIN)/lua54.dll
+	@mkdir -p $(@D)
+	printf 'EXPORTS\nluaopen_socket_ssl_core\n' > $(WIN_OBJ)/ssl.def
+	$(WIN_CC) $(WIN_SSL_OBJ) $(WIN_OBJ)/ssl.def $(WIN_MODLD) -L$(WIN_SSL)/lib -lssl -lcrypto \
+	    -lcrypt32 $(WIN_SYSLIBS) -lgdi32 -o $@
 
 # ---- tests: busted under Wine, from the checkout (specs read files
 # relative to it). WIN_SPECS picks what runs; WIN_HELPER= runs without
