@@ -114,6 +114,13 @@ char *wposix_strerror(int err) {
 
 /* ---- sockets */
 
+static int wposix_issocket(int fd) {
+    int type;
+    int len = sizeof type;
+    return fd >= 0 && getsockopt((SOCKET) fd, SOL_SOCKET, SO_TYPE, (char *) &type, &len) == 0;
+}
+
+
 int wposix_socket(int family, int type, int protocol) {
     int e = wposix_init();
     if (e != 0) { errno = wposix_errno(e); return -1; }
@@ -129,6 +136,9 @@ int wposix_socket(int family, int type, int protocol) {
 
 int wposix_getsockopt(int fd, int level, int name, void *val, socklen_t *len) {
     if (getsockopt((SOCKET) fd, level, name, (char *) val, len) != 0) { wposix_seterrno(); return -1; }
+    /* A pending error is a Winsock code: as an errno, like the others. */
+    if (level == SOL_SOCKET && name == SO_ERROR && *len == (socklen_t) sizeof(int))
+        *(int *) val = wposix_errno(*(int *) val);
     return 0;
 }
 
@@ -242,32 +252,59 @@ int wposix_sigmask(int how, const sigset_t *set, sigset_t *old) {
 
 /* ---- poll */
 
-int wposix_poll(struct wposix_pollfd *fds, nfds_t n, int ms) {
-    if (n == 0) {
-        Sleep(ms < 0 ? INFINITE : (DWORD) ms);
-        return 0;
-    }
-    WSAPOLLFD small[16], *w = n <= 16 ? small : malloc(n * sizeof *w);
-    if (w == NULL) { errno = ENOMEM; return -1; }
+/* Copies the entries with fd >= 0 (poll() ignores the others) into w, with
+ * their places in idx; entries that are no socket get POLLNVAL instead when
+ * `check` is set. How many were copied; *bad counts the POLLNVAL ones. */
+static nfds_t wposix_pollcopy(struct wposix_pollfd *fds, nfds_t n, WSAPOLLFD *w, nfds_t *idx,
+                              int check, int *bad) {
+    nfds_t k = 0;
+    *bad = 0;
     for (nfds_t i = 0; i < n; i++) {
-        w[i].fd = fds[i].fd < 0 ? INVALID_SOCKET : (SOCKET) fds[i].fd;
-        w[i].events = fds[i].events;
-        w[i].revents = 0;
+        fds[i].revents = 0;
+        if (fds[i].fd < 0) continue;
+        if (check && !wposix_issocket(fds[i].fd)) {
+            fds[i].revents = POLLNVAL;
+            (*bad)++;
+            continue;
+        }
+        w[k].fd = (SOCKET) fds[i].fd;
+        w[k].events = fds[i].events;
+        w[k].revents = 0;
+        idx[k++] = i;
     }
-    int r = WSAPoll(w, (ULONG) n, ms);
-    if (r == SOCKET_ERROR) wposix_seterrno();
-    else for (nfds_t i = 0; i < n; i++) fds[i].revents = fds[i].fd < 0 ? 0 : w[i].revents;
-    if (w != small) free(w);
+    return k;
+}
+
+int wposix_poll(struct wposix_pollfd *fds, nfds_t n, int ms) {
+    WSAPOLLFD small[16], *w = small;
+    nfds_t smallidx[16], *idx = smallidx;
+    if (n > 16) {
+        w = malloc(n * sizeof *w);
+        idx = malloc(n * sizeof *idx);
+        if (w == NULL || idx == NULL) { free(w); free(idx); errno = ENOMEM; return -1; }
+    }
+    int bad = 0, r;
+    nfds_t k = wposix_pollcopy(fds, n, w, idx, 0, &bad);
+    r = k == 0 ? 0 : WSAPoll(w, (ULONG) k, ms);
+    /* WSAPoll fails the whole call when one entry is not an open socket;
+     * poll() marks that entry POLLNVAL and returns at once. */
+    if (r == SOCKET_ERROR && WSAGetLastError() == WSAENOTSOCK) {
+        k = wposix_pollcopy(fds, n, w, idx, 1, &bad);
+        r = k == 0 ? 0 : WSAPoll(w, (ULONG) k, 0);
+    } else if (k == 0) {
+        Sleep(ms < 0 ? INFINITE : (DWORD) ms);   /* WSAPoll refuses an empty set */
+    }
+    if (r == SOCKET_ERROR) {
+        wposix_seterrno();
+    } else {
+        for (nfds_t i = 0; i < k; i++) fds[idx[i]].revents = w[i].revents;
+        r += bad;
+    }
+    if (w != small) { free(w); free(idx); }
     return r == SOCKET_ERROR ? -1 : r;
 }
 
 /* ---- descriptors */
-
-static int wposix_issocket(int fd) {
-    int type;
-    int len = sizeof type;
-    return fd >= 0 && getsockopt((SOCKET) fd, SOL_SOCKET, SO_TYPE, (char *) &type, &len) == 0;
-}
 
 int wposix_close(int fd) {
     if (wposix_issocket(fd)) {

@@ -5,6 +5,7 @@
 #define WPOSIX_IMPL
 #include "wposix.h"
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include "../../io.h"
 #include "../../sock.h"
@@ -14,6 +15,37 @@
 
 static int wsock_err(void) {
     return wposix_errno(WSAGetLastError());
+}
+
+/* Linux reports the outcome of a non-blocking connect to the next connect()
+ * call: 0 once it has succeeded (EISCONN after that), or the pending error.
+ * Winsock says WSAEISCONN every time and starts anew after a failure, so
+ * the sockets whose connect went on in the background are remembered here
+ * (a short list: only those still awaited by a caller). */
+static SRWLOCK wsock_lock = SRWLOCK_INIT;
+static int *wsock_pending;
+static size_t wsock_npending, wsock_cappending;
+
+/* Adds (on = 1) or removes fd; returns whether it was there. */
+static int wsock_markpending(int fd, int on) {
+    int was = 0;
+    AcquireSRWLockExclusive(&wsock_lock);
+    for (size_t i = 0; i < wsock_npending; i++)
+        if (wsock_pending[i] == fd) {
+            was = 1;
+            if (!on) wsock_pending[i] = wsock_pending[--wsock_npending];
+            break;
+        }
+    if (on && !was) {
+        if (wsock_npending == wsock_cappending) {
+            size_t cap = wsock_cappending ? 2 * wsock_cappending : 16;
+            int *p = realloc(wsock_pending, cap * sizeof *p);
+            if (p != NULL) { wsock_pending = p; wsock_cappending = cap; }
+        }
+        if (wsock_npending < wsock_cappending) wsock_pending[wsock_npending++] = fd;
+    }
+    ReleaseSRWLockExclusive(&wsock_lock);
+    return was;
 }
 
 int sock_setnonblocking(int fd) {
@@ -47,7 +79,10 @@ int sock_create(int *fd, int family, int type, int protocol) {
 }
 
 void sock_close(int *fd) {
-    if (*fd >= 0) closesocket(WSOCK(*fd));
+    if (*fd >= 0) {
+        wsock_markpending(*fd, 0);
+        closesocket(WSOCK(*fd));
+    }
     *fd = -1;
 }
 
@@ -72,16 +107,25 @@ int sock_shutdown(int fd, int how) {
 
 int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm, int again) {
     if (fd < 0) return IO_CLOSED;
+    int e = 0, elen = sizeof e;
+    if (wsock_markpending(fd, 0)) {
+        /* An earlier call left this connect running: its error, if any,
+         * is the answer (Linux's second connect says the same). */
+        if (getsockopt(WSOCK(fd), SOL_SOCKET, SO_ERROR, (char *) &e, &elen) == 0 && e != 0)
+            return wposix_errno(e);
+        again = 1;
+    }
     int err = connect(WSOCK(fd), addr, len) == 0 ? IO_DONE : wsock_err();
     if (err == IO_DONE) return IO_DONE;
     if (again && err == EISCONN) return IO_DONE;      /* it completed while we waited */
     /* Winsock says "would block" where POSIX says EINPROGRESS, and
-     * WSAEINVAL (not EALREADY) for a second call while one is under way. */
+     * WSAEINVAL or WSAEALREADY for a call while one is under way. */
     if (err != EWOULDBLOCK && !(again && (err == EALREADY || err == EINVAL))) return err;
+    wsock_markpending(fd, 1);
     if (timeout_iszero(tm)) return IO_TIMEOUT;
     err = wait_fd(fd, WAIT_W, tm);
     if (err != IO_DONE) return err;
-    int e = 0, elen = sizeof e;
+    wsock_markpending(fd, 0);
     if (getsockopt(WSOCK(fd), SOL_SOCKET, SO_ERROR, (char *) &e, &elen) != 0) return wsock_err();
     return e == 0 ? IO_DONE : wposix_errno(e);
 }
