@@ -108,19 +108,25 @@ int sock_shutdown(int fd, int how) {
 int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm, int again) {
     if (fd < 0) return IO_CLOSED;
     int e = 0, elen = sizeof e;
-    if (wsock_markpending(fd, 0)) {
-        /* An earlier call left this connect running: its error, if any,
-         * is the answer (Linux's second connect says the same). */
-        if (getsockopt(WSOCK(fd), SOL_SOCKET, SO_ERROR, (char *) &e, &elen) == 0 && e != 0)
-            return wposix_errno(e);
-        again = 1;
-    }
+    int pending = wsock_markpending(fd, 0);
+    /* An earlier call left this connect running: its error, if any, is the
+     * answer (Linux's next connect says the same). */
+    if (pending && getsockopt(WSOCK(fd), SOL_SOCKET, SO_ERROR, (char *) &e, &elen) == 0 && e != 0)
+        return wposix_errno(e);
     int err = connect(WSOCK(fd), addr, len) == 0 ? IO_DONE : wsock_err();
     if (err == IO_DONE) return IO_DONE;
-    if (again && err == EISCONN) return IO_DONE;      /* it completed while we waited */
+    if ((again || pending) && err == EISCONN) return IO_DONE;   /* it completed meanwhile */
     /* Winsock says "would block" where POSIX says EINPROGRESS, and
-     * WSAEINVAL or WSAEALREADY for a call while one is under way. */
-    if (err != EWOULDBLOCK && !(again && (err == EALREADY || err == EINVAL))) return err;
+     * WSAEALREADY or WSAEINVAL for a call while one is under way: that is
+     * EALREADY, unless this call restarts after a yield and waits on. */
+    if ((again || pending) && (err == EALREADY || err == EINVAL)) {
+        if (!again) {
+            wsock_markpending(fd, 1);
+            return EALREADY;
+        }
+    } else if (err != EWOULDBLOCK) {
+        return err;
+    }
     wsock_markpending(fd, 1);
     if (timeout_iszero(tm)) return IO_TIMEOUT;
     err = wait_fd(fd, WAIT_W, tm);
