@@ -62,6 +62,28 @@ describe("winsock layer", function()
     for i = 1, #socks do socks[i]:close() end
   end)
 
+  it("keeps polling when a registered socket was closed (WSAPoll fails the whole set)", function()
+    local p = assert(socket.poller())
+    local a = assert(socket.udp4())
+    local b = assert(socket.udp4())
+    assert(a:setsockname("127.0.0.1", 0))
+    assert(b:setsockname("127.0.0.1", 0))
+    assert(p:set(a:getfd(), "r"))
+    assert(p:set(b, "r"))
+    a:close()   -- its descriptor stays registered
+    local ip, port = b:getsockname()
+    local c = assert(socket.udp4())
+    assert(c:sendto("x", ip, port))
+    local n, out = p:wait(2)
+    assert.is_number(n, tostring(out))
+    local seen = {}
+    for i = 1, n * 2, 2 do seen[out[i]] = out[i + 1] end
+    assert.equal(1, seen[b:getfd()])
+    c:close()
+    b:close()
+    p:close()
+  end)
+
   it("resolves localhost without blocking (worker thread, loopback wake-up)", function()
     local q = socket.dns.resolve("localhost")
     local r = socket.select({ q }, nil, 10)
@@ -69,5 +91,23 @@ describe("winsock layer", function()
     assert.equal("success", q:getstatus())
     assert.is_true(#q:getips() >= 1)
     q:close()
+  end)
+
+  -- A finished lookup closes its wake-up sockets while socket.co's poller
+  -- may still hold them: poll() marks such an entry POLLNVAL, WSAPoll failed
+  -- the whole wait ("poller wait failed: Bad file descriptor").
+  it("socket.co tasks wait on dns.resolve", function()
+    local co = require("socket.co")
+    for attempt = 1, 5 do
+      local got
+      co.spawn(function()
+        local a = socket.dns.resolve("localhost")
+        got = { a:wait(10), a:getip() }
+        a:close()
+      end)
+      co.spawn(function() end)
+      co.run(10)
+      assert.same({ "success", "127.0.0.1" }, got, "attempt " .. attempt)
+    end
   end)
 end)
