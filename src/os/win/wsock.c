@@ -186,15 +186,28 @@ int sock_recv(void *ctx, char *data, size_t n, size_t *got) {
     return err;
 }
 
+/* Whether a datagram socket has a peer. */
+static int wsock_connected(int fd) {
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    return getpeername(WSOCK(fd), (struct sockaddr *) &ss, &len) == 0;
+}
+
 int sock_sendto(int fd, const char *data, size_t n, const struct sockaddr *addr,
                 socklen_t len, size_t *sent) {
     *sent = 0;
     if (fd < 0) return IO_CLOSED;
-    int r = sendto(WSOCK(fd), data, wsock_len(n), 0, addr, addr ? len : 0);
-    if (r >= 0) { *sent = (size_t) r; return IO_DONE; }
-    int err = wsock_err();
-    if (err == EWOULDBLOCK) return IO_WANTWRITE;
-    return err;
+    for (int tries = 0;; tries++) {
+        int r = sendto(WSOCK(fd), data, wsock_len(n), 0, addr, addr ? len : 0);
+        if (r >= 0) { *sent = (size_t) r; return IO_DONE; }
+        int err = wsock_err();
+        if (err == EWOULDBLOCK) return IO_WANTWRITE;
+        if (err == ECONNRESET) {   /* an earlier ICMP port unreachable: as in recvfrom */
+            if (wsock_connected(fd)) return ECONNREFUSED;
+            if (tries == 0) continue;   /* that one is consumed: send again, once */
+        }
+        return err;
+    }
 }
 
 int sock_recvfrom(int fd, char *data, size_t n, struct sockaddr *addr, socklen_t *len,
@@ -209,9 +222,13 @@ int sock_recvfrom(int fd, char *data, size_t n, struct sockaddr *addr, socklen_t
         /* A datagram larger than the buffer: Linux truncates silently and
          * returns what fits; Winsock fills the buffer and says EMSGSIZE. */
         if (err == EMSGSIZE) { *got = n; return IO_DONE; }
-        /* An ICMP port unreachable from an earlier sendto surfaces here on
-         * an unconnected socket (WSAECONNRESET); Linux reports nothing. */
-        if (err == ECONNRESET && addr != NULL) continue;
+        if (err == ECONNRESET) {
+            /* Winsock reports an ICMP port unreachable as WSAECONNRESET,
+             * connected or not; Linux says ECONNREFUSED on a connected
+             * socket only, and nothing on an unconnected one. */
+            if (wsock_connected(fd)) return ECONNREFUSED;
+            continue;
+        }
         return err;
     }
 }
