@@ -162,10 +162,20 @@ int wposix_getpeername(int fd, struct sockaddr *addr, socklen_t *len) {
     return 0;
 }
 
+/* glibc's answers where Windows differs: "" is no host (Windows takes it
+ * for this machine), and a literal of the other family is EAI_ADDRFAMILY. */
 int wposix_getaddrinfo(const char *host, const char *serv, const struct addrinfo *hints,
                        struct addrinfo **res) {
     int e = wposix_init();
-    return e != 0 ? e : getaddrinfo(host, serv, hints, res);
+    if (e != 0) return e;
+    if (host != NULL && host[0] == '\0') return EAI_NONAME;
+    if (host != NULL && hints != NULL && hints->ai_family != AF_UNSPEC &&
+        !(hints->ai_family == AF_INET6 && (hints->ai_flags & AI_V4MAPPED))) {
+        unsigned char buf[16];
+        int other = hints->ai_family == AF_INET6 ? AF_INET : AF_INET6;
+        if (inet_pton(other, host, buf) == 1) return EAI_ADDRFAMILY;
+    }
+    return getaddrinfo(host, serv, hints, res);
 }
 
 int wposix_getnameinfo(const struct sockaddr *addr, socklen_t len, char *host, DWORD hostlen,

@@ -59,8 +59,10 @@ const char *wposix_hstrerror(int err);
 #define SHUT_RD SD_RECEIVE
 #define SHUT_WR SD_SEND
 #define SHUT_RDWR SD_BOTH
-/* glibc's value: a getaddrinfo failure whose cause is in errno. */
+/* glibc's values: a getaddrinfo failure whose cause is in errno, and a
+ * numeric host of the other family (Windows has neither). */
 #define EAI_SYSTEM (-11)
+#define EAI_ADDRFAMILY (-9)
 
 /* ---- poll: WSAPoll, which has no FD_SETSIZE limit. POSIX's pollfd holds
  * an int fd, Winsock's a SOCKET: the engine's struct pollfd is ours, copied

@@ -271,6 +271,7 @@ const char *sock_gaistrerror(int err) {
         case EAI_NONAME: case WSANO_DATA: return "host or service not provided, or not known";
         case EAI_SERVICE: return "service not supported for socket type";
         case EAI_SOCKTYPE: return "ai_socktype not supported";
+        case EAI_ADDRFAMILY: return "Address family for hostname not supported";
         default: return wposix_strerror(wposix_errno(err));
     }
 }
