@@ -112,12 +112,57 @@ char *wposix_strerror(int err) {
     return strerror(err);
 }
 
+/* ---- marks: a short list of (fd, bits), only sockets with a bit set */
+
+typedef struct wposix_marks {
+    int fd, bits;
+} wposix_marks;
+static SRWLOCK wposix_marklock = SRWLOCK_INIT;
+static wposix_marks *wposix_marked;
+static size_t wposix_nmarked, wposix_capmarked;
+
+int wposix_mark(int fd, int bit, int on) {
+    int was = 0;
+    AcquireSRWLockExclusive(&wposix_marklock);
+    size_t i = 0;
+    while (i < wposix_nmarked && wposix_marked[i].fd != fd) i++;
+    if (i < wposix_nmarked) {
+        was = (wposix_marked[i].bits & bit) != 0;
+        if (on > 0) wposix_marked[i].bits |= bit;
+        if (on == 0 && (wposix_marked[i].bits &= ~bit) == 0)
+            wposix_marked[i] = wposix_marked[--wposix_nmarked];
+    } else if (on > 0) {
+        if (wposix_nmarked == wposix_capmarked) {
+            size_t cap = wposix_capmarked ? 2 * wposix_capmarked : 16;
+            wposix_marks *p = realloc(wposix_marked, cap * sizeof *p);
+            if (p != NULL) { wposix_marked = p; wposix_capmarked = cap; }
+        }
+        if (wposix_nmarked < wposix_capmarked) {   /* out of memory: the mark is lost */
+            wposix_marked[wposix_nmarked].fd = fd;
+            wposix_marked[wposix_nmarked++].bits = bit;
+        }
+    }
+    ReleaseSRWLockExclusive(&wposix_marklock);
+    return was;
+}
+
+void wposix_forget(int fd) {
+    wposix_mark(fd, ~0, 0);
+}
+
 /* ---- sockets */
 
 static int wposix_issocket(int fd) {
     int type;
     int len = sizeof type;
     return fd >= 0 && getsockopt((SOCKET) fd, SOL_SOCKET, SO_TYPE, (char *) &type, &len) == 0;
+}
+
+static int wposix_isstream(int fd) {
+    int type = 0;
+    int len = sizeof type;
+    return getsockopt((SOCKET) fd, SOL_SOCKET, SO_TYPE, (char *) &type, &len) == 0 &&
+           type == SOCK_STREAM;
 }
 
 
@@ -139,21 +184,52 @@ int wposix_getsockopt(int fd, int level, int name, void *val, socklen_t *len) {
     /* A pending error is a Winsock code: as an errno, like the others. */
     if (level == SOL_SOCKET && name == SO_ERROR && *len == (socklen_t) sizeof(int))
         *(int *) val = wposix_errno(*(int *) val);
+    if (level == SOL_SOCKET && name == SO_REUSEADDR && *len == (socklen_t) sizeof(int) &&
+        wposix_isstream(fd))
+        *(int *) val = wposix_mark(fd, WPOSIX_REUSEADDR, -1);
     return 0;
 }
 
-/* SO_REUSEADDR on Windows lets a second socket bind a port that another
- * one is listening on (POSIX refuses that); what POSIX uses it for,
- * rebinding while old connections linger in TIME_WAIT, Windows allows
- * without it. So it is accepted and not applied; getsockopt reports it off. */
+/* SO_REUSEADDR on a Windows TCP socket lets a second socket bind a port
+ * that another one is listening on (POSIX refuses that); what POSIX uses it
+ * for, rebinding while old connections linger in TIME_WAIT, Windows allows
+ * without it. So on a stream socket it is not applied: the socket keeps it
+ * off (which also checks the descriptor) and the value asked for is
+ * remembered, for getsockopt to report. On datagram sockets both systems
+ * mean the same (several receivers on one port) and it is applied. */
 int wposix_setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
-    if (level == SOL_SOCKET && name == SO_REUSEADDR) return 0;
+    if (level == SOL_SOCKET && name == SO_REUSEADDR && len == (socklen_t) sizeof(int) &&
+        wposix_isstream(fd)) {
+        int off = 0;
+        if (setsockopt((SOCKET) fd, level, name, (const char *) &off, sizeof off) != 0) {
+            wposix_seterrno();
+            return -1;
+        }
+        wposix_mark(fd, WPOSIX_REUSEADDR, *(const int *) val != 0);
+        return 0;
+    }
     if (setsockopt((SOCKET) fd, level, name, (const char *) val, len) != 0) { wposix_seterrno(); return -1; }
     return 0;
 }
 
+int wposix_family(int fd) {
+    WSAPROTOCOL_INFOW info;
+    int len = sizeof info;
+    if (getsockopt((SOCKET) fd, SOL_SOCKET, SO_PROTOCOL_INFOW, (char *) &info, &len) != 0) return 0;
+    return info.iAddressFamily;
+}
+
+/* An unbound socket has the wildcard address and port 0 on POSIX; Winsock
+ * says WSAEINVAL. */
 int wposix_getsockname(int fd, struct sockaddr *addr, socklen_t *len) {
-    if (getsockname((SOCKET) fd, addr, len) != 0) { wposix_seterrno(); return -1; }
+    if (getsockname((SOCKET) fd, addr, len) == 0) return 0;
+    int e = WSAGetLastError(), fam = e == WSAEINVAL ? wposix_family(fd) : 0;
+    socklen_t need = fam == AF_INET ? (socklen_t) sizeof(struct sockaddr_in)
+                   : fam == AF_INET6 ? (socklen_t) sizeof(struct sockaddr_in6) : 0;
+    if (need == 0 || *len < need) { errno = wposix_errno(e); return -1; }
+    memset(addr, 0, (size_t) need);
+    addr->sa_family = (ADDRESS_FAMILY) fam;
+    *len = need;
     return 0;
 }
 
@@ -249,6 +325,23 @@ const char *wposix_hstrerror(int err) {
     }
 }
 
+const char *wposix_gaistrerror(int err) {
+    switch (err) {
+        case EAI_AGAIN: return "Temporary failure in name resolution";
+        case EAI_BADFLAGS: return "Bad value for ai_flags";
+        case EAI_FAIL: return "Non-recoverable failure in name resolution";
+        case EAI_FAMILY: return "ai_family not supported";
+        case EAI_MEMORY: return "Memory allocation failure";
+        case EAI_NONAME: return "Name or service not known";
+        case WSANO_DATA: return "No address associated with hostname";
+        case EAI_SERVICE: return "Servname not supported for ai_socktype";
+        case EAI_SOCKTYPE: return "ai_socktype not supported";
+        case EAI_ADDRFAMILY: return "Address family for hostname not supported";
+        case EAI_SYSTEM: return "System error";
+        default: return wposix_strerror(wposix_errno(err));
+    }
+}
+
 int wposix_sigfillset(sigset_t *set) {
     *set = (sigset_t) ~(sigset_t) 0;
     return 0;
@@ -318,6 +411,7 @@ int wposix_poll(struct wposix_pollfd *fds, nfds_t n, int ms) {
 
 int wposix_close(int fd) {
     if (wposix_issocket(fd)) {
+        wposix_forget(fd);
         if (closesocket((SOCKET) fd) != 0) { wposix_seterrno(); return -1; }
         return 0;
     }

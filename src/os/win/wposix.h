@@ -37,6 +37,16 @@ int wposix_errno(int wsaerr);
 /* errno = wposix_errno(WSAGetLastError()); returns that errno. */
 int wposix_seterrno(void);
 
+/* ---- what Winsock does not keep for a socket, kept beside it: the
+ * reuseaddr that was asked for (not applied: see wposix_setsockopt) and a
+ * connect going on in the background (wsock.c). */
+enum { WPOSIX_REUSEADDR = 1, WPOSIX_CONNECTING = 2 };
+/* Sets (on = 1) or clears (on = 0) `bit` for fd, or only reads it (on < 0);
+ * returns whether it was set before. */
+int wposix_mark(int fd, int bit, int on);
+/* Drops every mark of fd: called where a socket is closed. */
+void wposix_forget(int fd);
+
 /* ---- sockets through int descriptors */
 int wposix_socket(int family, int type, int protocol);
 int wposix_getsockopt(int fd, int level, int name, void *val, socklen_t *len);
@@ -56,6 +66,10 @@ struct hostent *wposix_gethostbyaddr(const char *addr, int len, int type);
 /* inet_aton's forms (a.b.c.d, a.b.c, a.b, a; decimal, octal, hex). */
 int wposix_inet_aton(const char *text, struct in_addr *a);
 const char *wposix_hstrerror(int err);
+/* glibc's gai_strerror texts ("Name or service not known", ...). */
+const char *wposix_gaistrerror(int err);
+/* The family of a socket, bound or not (0 when it is no socket). */
+int wposix_family(int fd);
 #define SHUT_RD SD_RECEIVE
 #define SHUT_WR SD_SEND
 #define SHUT_RDWR SD_BOTH
@@ -180,6 +194,8 @@ char *wposix_strerror(int err);
 #define gethostbyaddr wposix_gethostbyaddr
 #define inet_aton wposix_inet_aton
 #define hstrerror wposix_hstrerror
+#undef gai_strerror
+#define gai_strerror wposix_gaistrerror
 #define pollfd wposix_pollfd
 #define getsockopt wposix_getsockopt
 #define setsockopt wposix_setsockopt

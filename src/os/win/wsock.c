@@ -5,7 +5,6 @@
 #define WPOSIX_IMPL
 #include "wposix.h"
 #include <limits.h>
-#include <stdlib.h>
 #include <string.h>
 #include "../../io.h"
 #include "../../sock.h"
@@ -19,34 +18,9 @@ static int wsock_err(void) {
 
 /* Linux reports the outcome of a non-blocking connect to the next connect()
  * call: 0 once it has succeeded (EISCONN after that), or the pending error.
- * Winsock says WSAEISCONN every time and starts anew after a failure, so
- * the sockets whose connect went on in the background are remembered here
- * (a short list: only those still awaited by a caller). */
-static SRWLOCK wsock_lock = SRWLOCK_INIT;
-static int *wsock_pending;
-static size_t wsock_npending, wsock_cappending;
-
-/* Adds (on = 1) or removes fd; returns whether it was there. */
-static int wsock_markpending(int fd, int on) {
-    int was = 0;
-    AcquireSRWLockExclusive(&wsock_lock);
-    for (size_t i = 0; i < wsock_npending; i++)
-        if (wsock_pending[i] == fd) {
-            was = 1;
-            if (!on) wsock_pending[i] = wsock_pending[--wsock_npending];
-            break;
-        }
-    if (on && !was) {
-        if (wsock_npending == wsock_cappending) {
-            size_t cap = wsock_cappending ? 2 * wsock_cappending : 16;
-            int *p = realloc(wsock_pending, cap * sizeof *p);
-            if (p != NULL) { wsock_pending = p; wsock_cappending = cap; }
-        }
-        if (wsock_npending < wsock_cappending) wsock_pending[wsock_npending++] = fd;
-    }
-    ReleaseSRWLockExclusive(&wsock_lock);
-    return was;
-}
+ * Winsock says WSAEISCONN every time and starts anew after a failure, so a
+ * socket whose connect went on in the background is marked
+ * WPOSIX_CONNECTING until a connect call has reported the outcome. */
 
 int sock_setnonblocking(int fd) {
     u_long on = 1;
@@ -54,15 +28,12 @@ int sock_setnonblocking(int fd) {
 }
 
 const char *sock_adopt(int fd, int type, int family, const char *mismatch, int *got) {
-    struct sockaddr_storage ss;
-    int len = sizeof ss;
     int t = 0;
     int tlen = sizeof t;
     if (wposix_init() != 0) return "winsock unavailable";
-    if (getsockname(WSOCK(fd), (struct sockaddr *) &ss, &len) != 0 ||
-        getsockopt(WSOCK(fd), SOL_SOCKET, SO_TYPE, (char *) &t, &tlen) != 0)
+    if (getsockopt(WSOCK(fd), SOL_SOCKET, SO_TYPE, (char *) &t, &tlen) != 0)
         return wposix_strerror(wsock_err());
-    int fam = ss.ss_family;
+    int fam = wposix_family(fd);   /* getsockname fails on an unbound socket */
     if (t != type || !(fam == family || (family == AF_INET && fam == AF_INET6))) return mismatch;
     int err = sock_setnonblocking(fd);
     if (err != IO_DONE) return wposix_strerror(err);
@@ -80,7 +51,7 @@ int sock_create(int *fd, int family, int type, int protocol) {
 
 void sock_close(int *fd) {
     if (*fd >= 0) {
-        wsock_markpending(*fd, 0);
+        wposix_forget(*fd);
         closesocket(WSOCK(*fd));
     }
     *fd = -1;
@@ -108,7 +79,7 @@ int sock_shutdown(int fd, int how) {
 int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm, int again) {
     if (fd < 0) return IO_CLOSED;
     int e = 0, elen = sizeof e;
-    int pending = wsock_markpending(fd, 0);
+    int pending = wposix_mark(fd, WPOSIX_CONNECTING, 0);
     /* An earlier call left this connect running: its error, if any, is the
      * answer (Linux's next connect says the same). */
     if (pending && getsockopt(WSOCK(fd), SOL_SOCKET, SO_ERROR, (char *) &e, &elen) == 0 && e != 0)
@@ -121,17 +92,17 @@ int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm
      * EALREADY, unless this call restarts after a yield and waits on. */
     if ((again || pending) && (err == EALREADY || err == EINVAL)) {
         if (!again) {
-            wsock_markpending(fd, 1);
+            wposix_mark(fd, WPOSIX_CONNECTING, 1);
             return EALREADY;
         }
     } else if (err != EWOULDBLOCK) {
         return err;
     }
-    wsock_markpending(fd, 1);
+    wposix_mark(fd, WPOSIX_CONNECTING, 1);
     if (timeout_iszero(tm)) return IO_TIMEOUT;
     err = wait_fd(fd, WAIT_W, tm);
     if (err != IO_DONE) return err;
-    wsock_markpending(fd, 0);
+    wposix_mark(fd, WPOSIX_CONNECTING, 0);
     if (getsockopt(WSOCK(fd), SOL_SOCKET, SO_ERROR, (char *) &e, &elen) != 0) return wsock_err();
     return e == 0 ? IO_DONE : wposix_errno(e);
 }
@@ -233,11 +204,15 @@ int sock_recvfrom(int fd, char *data, size_t n, struct sockaddr *addr, socklen_t
     }
 }
 
+/* Winsock dissolves the association on a connect to the all-zero address
+ * of the socket's own family (AF_UNSPEC is refused). */
 int sock_disconnect(int fd) {
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    ss.ss_family = AF_UNSPEC;
-    return connect(WSOCK(fd), (struct sockaddr *) &ss, sizeof ss) == 0 ? IO_DONE : wsock_err();
+    int fam = wposix_family(fd);
+    ss.ss_family = (ADDRESS_FAMILY) fam;
+    int len = fam == AF_INET6 ? (int) sizeof(struct sockaddr_in6) : (int) sizeof(struct sockaddr_in);
+    return connect(WSOCK(fd), (struct sockaddr *) &ss, len) == 0 ? IO_DONE : wsock_err();
 }
 
 const char *sock_ioerror(void *ctx, int err) {
@@ -272,6 +247,6 @@ const char *sock_gaistrerror(int err) {
         case EAI_SERVICE: return "service not supported for socket type";
         case EAI_SOCKTYPE: return "ai_socktype not supported";
         case EAI_ADDRFAMILY: return "Address family for hostname not supported";
-        default: return wposix_strerror(wposix_errno(err));
+        default: return wposix_gaistrerror(err);
     }
 }
