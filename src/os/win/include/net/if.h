@@ -1,0 +1,1 @@
+/* Stand-in for <net/if.h> on Windows: wposix.h (force-included) declares it all. */
