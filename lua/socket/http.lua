@@ -19,6 +19,7 @@ http.USERAGENT = socket._VERSION
 http.MAXHEADERLINE = 8192                   -- status, header, trailer and chunk-size lines
 http.MAXHEADERS = 100                       -- lines per header block (folded lines count)
 http.MAXREDIRECTS = 100                     -- the cap when maxredirects = false
+http.MAXINTERIM = 20                        -- 1xx responses before the final one
 
 local READSIZE = 8192                       -- chunked bodies are passed on in pieces of this size
 
@@ -336,11 +337,32 @@ function M:sendheaders(tosend)
   return 1
 end
 
+-- A body with a Content-Length: exactly that many bytes go out. Bytes past
+-- it would be read by the server as the start of another request.
+local function lengthsink(sock, length)
+  return selectable(sock, function(_, chunk)
+    if not chunk then
+      if length ~= 0 then return nil, "body shorter than content-length" end
+      return 1
+    end
+    if #chunk > length then return nil, "body longer than content-length" end
+    length = length - #chunk
+    return sock:send(chunk)
+  end)
+end
+
 function M:sendbody(hdrs, source, step)
   source = source or ltn12.source.empty()
   -- without a length the body goes chunked
-  local mode = hdrs["content-length"] and "keep-open" or "http-chunked"
-  return self.try(ltn12.pump.all(source, socket.sink(mode, self.c), step or ltn12.pump.step))
+  local length, sink = hdrs["content-length"], nil
+  if length then
+    local n = tonumber(match(tostring(length), "^%d+$"))
+    if not n then misuse(1, "request", "header 'content-length' must be a decimal number") end
+    sink = lengthsink(self.c, n)
+  else
+    sink = socket.sink("http-chunked", self.c)
+  end
+  return self.try(ltn12.pump.all(source, sink, step or ltn12.pump.step))
 end
 
 function M:receivestatusline()
@@ -467,7 +489,18 @@ local function adjustrequest(reqt)
   why = badtarget(nreqt.method, nreqt.host, nreqt.port, nreqt.uri)
   if why then misuse(1, "request", why) end
   nreqt.headers = adjustheaders(nreqt, plain and pauth or nil)
-  if nreqt.source and not nreqt.headers["content-length"] and not nreqt.headers["transfer-encoding"] then
+  -- one framing, the one we send: a Content-Length, or chunked (RFC 9112 6.2)
+  local te, length = nreqt.headers["transfer-encoding"], nreqt.headers["content-length"]
+  if te and length then
+    misuse(1, "request", "headers 'content-length' and 'transfer-encoding' both given")
+  end
+  if length and not match(tostring(length), "^%d+$") then
+    misuse(1, "request", "header 'content-length' must be a decimal number")
+  end
+  if te and nreqt.source and not find(lower(tostring(te)), "chunked%s*$") then
+    misuse(1, "request", "header 'transfer-encoding' must end with 'chunked'")
+  end
+  if nreqt.source and not nreqt.headers["content-length"] and not te then
     nreqt.headers["transfer-encoding"] = "chunked"
   end
   if phost then nreqt.host, nreqt.port = phost, pport end
@@ -551,8 +584,10 @@ function trequest(reqt)
   end
   local hdrs
   -- interim responses (100 Continue, 102, 103) go by; a bounded number
-  for _ = 1, 20 do
-    if code < 100 or code >= 200 or code == 101 then break end
+  local interim = 0
+  while code >= 100 and code < 200 and code ~= 101 do
+    interim = interim + 1
+    h.try(interim <= http.MAXINTERIM, "too many interim responses")
     h:receiveheaders()
     code, status = h:receivestatusline()
     h.try(code, "invalid status line")
