@@ -14,6 +14,7 @@ local filter, source, sink, pump = ltn12.filter, ltn12.source, ltn12.sink, ltn12
 
 local error, getmetatable, select, type = error, getmetatable, select, type
 local sub = string.sub
+local unpack = table.unpack or unpack      -- Lua 5.1 and LuaJIT have only the global
 
 -- Misuse raises naming the caller's argument (level 3: the caller's caller).
 local function callable(v, n, fname)
@@ -293,7 +294,7 @@ function sink.chain(f, snk, ...)
   if n > 0 and (...) ~= nil then                 -- as 3.x: a nil third argument ends the list
     local fs = callables("sink.chain", 1, f, snk, ...)
     snk = fs[n + 2]
-    f = filter.chain(table.unpack(fs, 1, n + 1))
+    f = filter.chain(unpack(fs, 1, n + 1))
   else
     callable(f, 1, "sink.chain")
     callable(snk, 2, "sink.chain")

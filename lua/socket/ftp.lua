@@ -123,7 +123,7 @@ end
 -- port([address, port]): PORT h1,h2,h3,h4,p1,p2 (IPv4 only).
 function methods:port(address, port)
   address, port = listen(self, address, port)
-  local arg = gsub(address, "%.", ",") .. format(",%d,%d", port // 256, port % 256)
+  local arg = gsub(address, "%.", ",") .. format(",%d,%d", math.floor(port / 256), port % 256)
   self.try(self.tp:command("PORT", arg))
   self.try(self.tp:check("2.."))
   return 1
