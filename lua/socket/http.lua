@@ -514,7 +514,8 @@ local function shouldredirect(reqt, code, hdrs)
   local location = hdrs.location
   if not location then return false end
   location = match(location, "^%s*(.-)%s*$")
-  if location == "" then return false end
+  -- checked as sent, before url.absolute (which drops "\1" bytes, as 3.x)
+  if location == "" or badbytes(location) then return false end
   local scheme = url.parse(location).scheme
   if scheme and not SCHEMES[lower(scheme)] then return false end
   -- a Location that would put hostile bytes on the wire is not followed

@@ -138,11 +138,13 @@ describe("regress: socket.http refuses hostile bytes in the request line, Host a
     srv = HH.server(function(req)
       if req.target == "/ctl" then return R("302 Found", { "Location: /x\2y" }, "") end
       if req.target == "/space" then return R("302 Found", { "Location: /a b" }, "") end
+      -- url.absolute drops "\1" (3.x's marker): checked before it, or /x?ab is followed
+      if req.target == "/one" then return R("302 Found", { "Location: /x?a\1b" }, "") end
       if req.target == "/host" then return R("302 Found", { "Location: http://127.0.0.1\0:" .. srv.port .. "/" }, "") end
       if req.target == "/blank" then return R("302 Found", { "Location:   /ok \t" }, "") end
       return R("200 OK", {}, "at " .. req.target)
     end)
-    for path, want in pairs({ ["/ctl"] = "/x\2y", ["/space"] = "/a b" }) do
+    for path, want in pairs({ ["/ctl"] = "/x\2y", ["/space"] = "/a b", ["/one"] = "/x?a\1b" }) do
       local _, code, hdrs = HH.run(function() return request({ url = srv.url(path), sink = ltn12.sink.null() }) end)
       assert.equal(302, code)
       assert.equal(want, hdrs.location)
