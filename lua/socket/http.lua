@@ -571,19 +571,17 @@ local function tredirect(reqt, nreqt, location)
   return result, code, hdrs, status
 end
 
-function trequest(reqt)
-  local nreqt = adjustrequest(reqt)
-  local h = http.open(nreqt.host, nreqt.port, nreqt.create, nreqt.timeout)
+-- One exchange on an open connection: code, headers, status line, and
+-- the location to follow (if any).
+local function exchange(h, reqt, nreqt)
   h:sendrequestline(nreqt.method, nreqt.uri)
   h:sendheaders(nreqt.headers)
   if nreqt.source then h:sendbody(nreqt.headers, nreqt.source, nreqt.step) end
   local code, status = h:receivestatusline()
   if not code then                            -- HTTP/0.9
     h:receive09body(status, nreqt.sink, nreqt.step)
-    h:close()
-    return 1, 200
+    return 200
   end
-  local hdrs
   -- interim responses (100 Continue, 102, 103) go by; a bounded number
   local interim = 0
   while code >= 100 and code < 200 and code ~= 101 do
@@ -593,15 +591,23 @@ function trequest(reqt)
     code, status = h:receivestatusline()
     h.try(code, "invalid status line")
   end
-  hdrs = h:receiveheaders()
+  local hdrs = h:receiveheaders()
   local follow = not nreqt.source and shouldredirect(nreqt, code, hdrs)
-  if follow then
-    h:close()
-    return tredirect(reqt, nreqt, follow)
-  end
+  if follow then return code, hdrs, status, follow end
   if reqt.onresponse then reqt.onresponse(code, hdrs, status) end
   if shouldreceivebody(nreqt, code) then h:receivebody(hdrs, nreqt.sink, nreqt.step) end
+  return code, hdrs, status
+end
+
+function trequest(reqt)
+  local nreqt = adjustrequest(reqt)
+  local h = http.open(nreqt.host, nreqt.port, nreqt.create, nreqt.timeout)
+  -- a source, sink, step or onresponse that raises closes the connection too
+  local ok, code, hdrs, status, follow = pcall(exchange, h, reqt, nreqt)
   h:close()
+  if not ok then error(code, 0) end
+  if follow then return tredirect(reqt, nreqt, follow) end
+  if not hdrs then return 1, code end
   return 1, code, hdrs, status
 end
 

@@ -240,10 +240,17 @@ smtp.send = socket.protect(function(mailt)
     error("bad argument #1 to 'send' (table expected, got " .. (mailt == nil and "no value" or type(mailt)) .. ")", 3)
   end
   local s = smtp.open(mailt.server, mailt.port, mailt.create)
-  local ext = s:greet(mailt.domain)
-  s:auth(mailt.user, mailt.password, ext)
-  s:send(mailt)
-  s:quit()
+  -- a source or step that raises closes the session too
+  local ok, err = pcall(function()
+    local ext = s:greet(mailt.domain)
+    s:auth(mailt.user, mailt.password, ext)
+    s:send(mailt)
+    s:quit()
+  end)
+  if not ok then
+    s:close()
+    error(err, 0)
+  end
   return s:close()
 end)
 
