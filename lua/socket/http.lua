@@ -74,6 +74,22 @@ local function checkfield(name, value)
   return value
 end
 
+-- Why method, host, port and request target can't go on the wire as they
+-- are, or nil. Called for what the caller gives (raise) and for redirects
+-- (not followed: the server's Location is not the caller's misuse).
+local function badtarget(method, host, port, target)
+  if type(method) ~= "string" then return "field 'method' must be a string" end
+  local why = badbytes(method)
+  if why then return "method " .. why end
+  if not match(method, TOKEN) then return "invalid method '" .. method .. "'" end
+  why = badhost(tostring(host))
+  if why then return "host " .. why end
+  if not portstring(port) then return "invalid port '" .. tostring(port) .. "'" end
+  why = target and badbytes(target)
+  if why then return "url path or query " .. why end
+  return nil
+end
+
 -- One line, CRs dropped, "\n" consumed, at most MAXHEADERLINE bytes: the
 -- third argument of receive bounds the line in C (netsocket's extension;
 -- a LuaSocket object from `create` ignores it and reads any length).
@@ -265,6 +281,7 @@ end
 local function proxyof(reqt)
   local proxy = reqt.proxy or http.PROXY
   if not proxy then return nil end
+  if type(proxy) ~= "string" then misuse(1, "request", "field 'proxy' must be a string") end
   local p = url.parse(proxy)
   if not (p and p.host) then socket.try(nil, "invalid proxy '" .. tostring(proxy) .. "'") end
   local why = badhost(p.host)
@@ -312,8 +329,14 @@ function http.open(host, port, create, timeout)
   return h
 end
 
+-- The low-level API checks what it sends as request() does.
 function M:sendrequestline(method, uri)
-  return self.try(self.c:send(format("%s %s HTTP/1.1\r\n", method or "GET", uri)))
+  method = method or "GET"
+  local why = badtarget(method, "localhost", 80)
+  if why then misuse(1, "sendrequestline", why) end
+  why = type(uri) ~= "string" and "string expected, got " .. type(uri) or badbytes(uri)
+  if why then misuse(2, "sendrequestline", "uri " .. why) end
+  return self.try(self.c:send(format("%s %s HTTP/1.1\r\n", method, uri)))
 end
 
 -- Host first, then the others by name: the same request bytes every time.
@@ -436,22 +459,6 @@ local function adjustheaders(reqt, proxyauth)
     out[lower(name)] = value
   end
   return out
-end
-
--- Why method, host, port and request target can't go on the wire as they
--- are, or nil. Called for what the caller gives (raise) and for redirects
--- (not followed: the server's Location is not the caller's misuse).
-local function badtarget(method, host, port, target)
-  if type(method) ~= "string" then return "field 'method' must be a string" end
-  local why = badbytes(method)
-  if why then return "method " .. why end
-  if not match(method, TOKEN) then return "invalid method '" .. method .. "'" end
-  why = badhost(tostring(host))
-  if why then return "host " .. why end
-  if not portstring(port) then return "invalid port '" .. tostring(port) .. "'" end
-  why = target and badbytes(target)
-  if why then return "url path or query " .. why end
-  return nil
 end
 
 local function adjustrequest(reqt)

@@ -191,3 +191,30 @@ describe("regress: socket.http reads only HTTP/<d>.<d> <3 digits> as a status li
     assert.equal("proxy refused the tunnel: HTTP/1.1 2000 Connection established", err)
   end)
 end)
+
+describe("regress: socket.http's low-level API and field types", function()
+  it("h:sendrequestline refuses a method or uri that would add a line, before sending", function()
+    local l = assert(socket.bind("127.0.0.1", 0))
+    local _, port = l:getsockname()
+    local h = http.open("127.0.0.1", port)
+    local c = assert(l:accept())
+    H.raising(function() h:sendrequestline("GET", "/x\r\nX-Injected: 1") end,
+      "bad argument #2 to 'sendrequestline' (uri contains CR or LF)")
+    H.raising(function() h:sendrequestline("GET /x HTTP/1.1\r\n\r\nGET", "/") end,
+      "bad argument #1 to 'sendrequestline' (method contains CR or LF)")
+    H.raising(function() h:sendrequestline("GET", 5) end, "uri string expected, got number")
+    c:settimeout(0.05)
+    local got, err, partial = c:receive("*a")
+    assert.same({ "", "timeout" }, { partial or got, err })
+    assert.is_truthy(h:sendrequestline(nil, "/ok"))
+    assert.equal("GET /ok HTTP/1.1", c:receive("*l"))
+    h:close()
+    c:close()
+    l:close()
+  end)
+
+  it("a proxy that is not a string raises naming the field", function()
+    H.raising(function() request({ url = "http://127.0.0.1:1/", proxy = {} }) end,
+      "bad argument #1 to 'request' (field 'proxy' must be a string)")
+  end)
+end)
