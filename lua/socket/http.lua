@@ -353,7 +353,10 @@ function M:sendheaders(tosend)
   end)
   local lines, canonic = {}, headers.canonic
   for i, name in ipairs(names) do
-    lines[i] = (canonic[name] or name) .. ": " .. tostring(tosend[name]) .. "\r\n"
+    -- canonic is the caller's to change: only a spelling of the checked name
+    local spelled = canonic[lower(name)]
+    if type(spelled) ~= "string" or lower(spelled) ~= lower(name) then spelled = name end
+    lines[i] = spelled .. ": " .. tostring(tosend[name]) .. "\r\n"
   end
   lines[#lines + 1] = "\r\n"
   self.try(self.c:send(concat(lines)))

@@ -213,6 +213,24 @@ describe("regress: socket.http's low-level API and field types", function()
     l:close()
   end)
 
+  it("a spelling put in socket.headers.canonic is used only when it spells the same name", function()
+    local canonic = require("socket.headers").canonic
+    local saved = canonic["user-agent"]
+    canonic["user-agent"] = "User-Agent: x\r\nX-Injected: 1\r\nX"
+    canonic["x-odd"] = "X-ODD"
+    local srv = HH.server(function() return R("200 OK", {}, "ok") end)
+    local ok, body = pcall(HH.run, function()
+      return request({ url = srv.url("/"), headers = { ["x-odd"] = "v" } })
+    end)
+    canonic["user-agent"], canonic["x-odd"] = saved, nil
+    HH.cleanup()
+    assert.is_true(ok, body)
+    local lines = srv.requests[1].lines
+    assert.is_nil(srv.requests[1].headers["x-injected"])
+    assert.is_truthy(table.concat(lines, "\n"):find("\nX%-ODD: v"), table.concat(lines, "\n"))
+    assert.is_truthy(table.concat(lines, "\n"):find("\nuser%-agent: "), table.concat(lines, "\n"))
+  end)
+
   it("a proxy that is not a string raises naming the field", function()
     H.raising(function() request({ url = "http://127.0.0.1:1/", proxy = {} }) end,
       "bad argument #1 to 'request' (field 'proxy' must be a string)")
