@@ -274,23 +274,38 @@ local function session(t)
   return f, t
 end
 
+-- Runs fn(f) on the open session f; a source, sink or step that raises
+-- closes the session (control and data connections) too.
+local function closing(f, fn)
+  local ok, res = pcall(fn, f)
+  if not ok then
+    f:close()
+    error(res, 0)
+  end
+  return res
+end
+
 local function tput(putt)
   local f
   f, putt = session(putt)
-  datachannel(f, putt)
-  local sent = f:send(putt)
-  f:quit()
-  f:close()
-  return sent
+  return closing(f, function()
+    datachannel(f, putt)
+    local sent = f:send(putt)
+    f:quit()
+    f:close()
+    return sent
+  end)
 end
 
 local function tget(gett)
   local f
   f, gett = session(gett)
-  datachannel(f, gett)
-  f:receive(gett)
-  f:quit()
-  return f:close()
+  return closing(f, function()
+    datachannel(f, gett)
+    f:receive(gett)
+    f:quit()
+    return f:close()
+  end)
 end
 
 local function argcheck(v, fname)

@@ -19,6 +19,7 @@ http.USERAGENT = socket._VERSION
 http.MAXHEADERLINE = 8192                   -- status, header, trailer and chunk-size lines
 http.MAXHEADERS = 100                       -- lines per header block (folded lines count)
 http.MAXREDIRECTS = 100                     -- the cap when maxredirects = false
+http.MAXINTERIM = 20                        -- 1xx responses before the final one
 
 local READSIZE = 8192                       -- chunked bodies are passed on in pieces of this size
 
@@ -71,6 +72,22 @@ local function checkfield(name, value)
   local why = badbytes(value, true, true)
   if why then misuse(1, "request", "header '" .. name .. "' " .. why) end
   return value
+end
+
+-- Why method, host, port and request target can't go on the wire as they
+-- are, or nil. Called for what the caller gives (raise) and for redirects
+-- (not followed: the server's Location is not the caller's misuse).
+local function badtarget(method, host, port, target)
+  if type(method) ~= "string" then return "field 'method' must be a string" end
+  local why = badbytes(method)
+  if why then return "method " .. why end
+  if not match(method, TOKEN) then return "invalid method '" .. method .. "'" end
+  why = badhost(tostring(host))
+  if why then return "host " .. why end
+  if not portstring(port) then return "invalid port '" .. tostring(port) .. "'" end
+  why = target and badbytes(target)
+  if why then return "url path or query " .. why end
+  return nil
 end
 
 -- One line, CRs dropped, "\n" consumed, at most MAXHEADERLINE bytes: the
@@ -264,6 +281,7 @@ end
 local function proxyof(reqt)
   local proxy = reqt.proxy or http.PROXY
   if not proxy then return nil end
+  if type(proxy) ~= "string" then misuse(1, "request", "field 'proxy' must be a string") end
   local p = url.parse(proxy)
   if not (p and p.host) then socket.try(nil, "invalid proxy '" .. tostring(proxy) .. "'") end
   local why = badhost(p.host)
@@ -311,8 +329,14 @@ function http.open(host, port, create, timeout)
   return h
 end
 
+-- The low-level API checks what it sends as request() does.
 function M:sendrequestline(method, uri)
-  return self.try(self.c:send(format("%s %s HTTP/1.1\r\n", method or "GET", uri)))
+  method = method or "GET"
+  local why = badtarget(method, "localhost", 80)
+  if why then misuse(1, "sendrequestline", why) end
+  why = type(uri) ~= "string" and "string expected, got " .. type(uri) or badbytes(uri)
+  if why then misuse(2, "sendrequestline", "uri " .. why) end
+  return self.try(self.c:send(format("%s %s HTTP/1.1\r\n", method, uri)))
 end
 
 -- Host first, then the others by name: the same request bytes every time.
@@ -329,18 +353,42 @@ function M:sendheaders(tosend)
   end)
   local lines, canonic = {}, headers.canonic
   for i, name in ipairs(names) do
-    lines[i] = (canonic[name] or name) .. ": " .. tostring(tosend[name]) .. "\r\n"
+    -- canonic is the caller's to change: only a spelling of the checked name
+    local spelled = canonic[lower(name)]
+    if type(spelled) ~= "string" or lower(spelled) ~= lower(name) then spelled = name end
+    lines[i] = spelled .. ": " .. tostring(tosend[name]) .. "\r\n"
   end
   lines[#lines + 1] = "\r\n"
   self.try(self.c:send(concat(lines)))
   return 1
 end
 
+-- A body with a Content-Length: exactly that many bytes go out. Bytes past
+-- it would be read by the server as the start of another request.
+local function lengthsink(sock, length)
+  return selectable(sock, function(_, chunk)
+    if not chunk then
+      if length ~= 0 then return nil, "body shorter than content-length" end
+      return 1
+    end
+    if #chunk > length then return nil, "body longer than content-length" end
+    length = length - #chunk
+    return sock:send(chunk)
+  end)
+end
+
 function M:sendbody(hdrs, source, step)
   source = source or ltn12.source.empty()
   -- without a length the body goes chunked
-  local mode = hdrs["content-length"] and "keep-open" or "http-chunked"
-  return self.try(ltn12.pump.all(source, socket.sink(mode, self.c), step or ltn12.pump.step))
+  local length, sink = hdrs["content-length"], nil
+  if length then
+    local n = tonumber(match(tostring(length), "^%d+$"))
+    if not n then misuse(1, "request", "header 'content-length' must be a decimal number") end
+    sink = lengthsink(self.c, n)
+  else
+    sink = socket.sink("http-chunked", self.c)
+  end
+  return self.try(ltn12.pump.all(source, sink, step or ltn12.pump.step))
 end
 
 function M:receivestatusline()
@@ -416,22 +464,6 @@ local function adjustheaders(reqt, proxyauth)
   return out
 end
 
--- Why method, host, port and request target can't go on the wire as they
--- are, or nil. Called for what the caller gives (raise) and for redirects
--- (not followed: the server's Location is not the caller's misuse).
-local function badtarget(method, host, port, target)
-  if type(method) ~= "string" then return "field 'method' must be a string" end
-  local why = badbytes(method)
-  if why then return "method " .. why end
-  if not match(method, TOKEN) then return "invalid method '" .. method .. "'" end
-  why = badhost(tostring(host))
-  if why then return "host " .. why end
-  if not portstring(port) then return "invalid port '" .. tostring(port) .. "'" end
-  why = target and badbytes(target)
-  if why then return "url path or query " .. why end
-  return nil
-end
-
 local function adjustrequest(reqt)
   if reqt.url ~= nil and type(reqt.url) ~= "string" then
     misuse(1, "request", "field 'url' must be a string")
@@ -467,7 +499,18 @@ local function adjustrequest(reqt)
   why = badtarget(nreqt.method, nreqt.host, nreqt.port, nreqt.uri)
   if why then misuse(1, "request", why) end
   nreqt.headers = adjustheaders(nreqt, plain and pauth or nil)
-  if nreqt.source and not nreqt.headers["content-length"] and not nreqt.headers["transfer-encoding"] then
+  -- one framing, the one we send: a Content-Length, or chunked (RFC 9112 6.2)
+  local te, length = nreqt.headers["transfer-encoding"], nreqt.headers["content-length"]
+  if te and length then
+    misuse(1, "request", "headers 'content-length' and 'transfer-encoding' both given")
+  end
+  if length and not match(tostring(length), "^%d+$") then
+    misuse(1, "request", "header 'content-length' must be a decimal number")
+  end
+  if te and nreqt.source and not find(lower(tostring(te)), "chunked%s*$") then
+    misuse(1, "request", "header 'transfer-encoding' must end with 'chunked'")
+  end
+  if nreqt.source and not nreqt.headers["content-length"] and not te then
     nreqt.headers["transfer-encoding"] = "chunked"
   end
   if phost then nreqt.host, nreqt.port = phost, pport end
@@ -481,7 +524,8 @@ local function shouldredirect(reqt, code, hdrs)
   local location = hdrs.location
   if not location then return false end
   location = match(location, "^%s*(.-)%s*$")
-  if location == "" then return false end
+  -- checked as sent, before url.absolute (which drops "\1" bytes, as 3.x)
+  if location == "" or badbytes(location) then return false end
   local scheme = url.parse(location).scheme
   if scheme and not SCHEMES[lower(scheme)] then return false end
   -- a Location that would put hostile bytes on the wire is not followed
@@ -537,35 +581,43 @@ local function tredirect(reqt, nreqt, location)
   return result, code, hdrs, status
 end
 
-function trequest(reqt)
-  local nreqt = adjustrequest(reqt)
-  local h = http.open(nreqt.host, nreqt.port, nreqt.create, nreqt.timeout)
+-- One exchange on an open connection: code, headers, status line, and
+-- the location to follow (if any).
+local function exchange(h, reqt, nreqt)
   h:sendrequestline(nreqt.method, nreqt.uri)
   h:sendheaders(nreqt.headers)
   if nreqt.source then h:sendbody(nreqt.headers, nreqt.source, nreqt.step) end
   local code, status = h:receivestatusline()
   if not code then                            -- HTTP/0.9
     h:receive09body(status, nreqt.sink, nreqt.step)
-    h:close()
-    return 1, 200
+    return 200
   end
-  local hdrs
   -- interim responses (100 Continue, 102, 103) go by; a bounded number
-  for _ = 1, 20 do
-    if code < 100 or code >= 200 or code == 101 then break end
+  local interim = 0
+  while code >= 100 and code < 200 and code ~= 101 do
+    interim = interim + 1
+    h.try(interim <= http.MAXINTERIM, "too many interim responses")
     h:receiveheaders()
     code, status = h:receivestatusline()
     h.try(code, "invalid status line")
   end
-  hdrs = h:receiveheaders()
+  local hdrs = h:receiveheaders()
   local follow = not nreqt.source and shouldredirect(nreqt, code, hdrs)
-  if follow then
-    h:close()
-    return tredirect(reqt, nreqt, follow)
-  end
+  if follow then return code, hdrs, status, follow end
   if reqt.onresponse then reqt.onresponse(code, hdrs, status) end
   if shouldreceivebody(nreqt, code) then h:receivebody(hdrs, nreqt.sink, nreqt.step) end
+  return code, hdrs, status
+end
+
+function trequest(reqt)
+  local nreqt = adjustrequest(reqt)
+  local h = http.open(nreqt.host, nreqt.port, nreqt.create, nreqt.timeout)
+  -- a source, sink, step or onresponse that raises closes the connection too
+  local ok, code, hdrs, status, follow = pcall(exchange, h, reqt, nreqt)
   h:close()
+  if not ok then error(code, 0) end
+  if follow then return tredirect(reqt, nreqt, follow) end
+  if not hdrs then return 1, code end
   return 1, code, hdrs, status
 end
 

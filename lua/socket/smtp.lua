@@ -149,7 +149,10 @@ local function headerblock(h)
     if find(lines, "\n[^ \t]") or find(lines, "\n[ \t]*\n") or find(lines, "\n[ \t]*$") then
       error("bad argument #1 to 'message' (header '" .. k .. "' has a line break that does not fold)", 0)
     end
-    out[i] = (headers.canonic[k] or k) .. ": " .. v .. "\r\n"
+    -- canonic is the caller's to change: only a spelling of the checked name
+    local spelled = headers.canonic[lower(k)]
+    if type(spelled) ~= "string" or lower(spelled) ~= lower(k) then spelled = k end
+    out[i] = spelled .. ": " .. v .. "\r\n"
   end
   out[#out + 1] = "\r\n"
   return concat(out)
@@ -240,10 +243,17 @@ smtp.send = socket.protect(function(mailt)
     error("bad argument #1 to 'send' (table expected, got " .. (mailt == nil and "no value" or type(mailt)) .. ")", 3)
   end
   local s = smtp.open(mailt.server, mailt.port, mailt.create)
-  local ext = s:greet(mailt.domain)
-  s:auth(mailt.user, mailt.password, ext)
-  s:send(mailt)
-  s:quit()
+  -- a source or step that raises closes the session too
+  local ok, err = pcall(function()
+    local ext = s:greet(mailt.domain)
+    s:auth(mailt.user, mailt.password, ext)
+    s:send(mailt)
+    s:quit()
+  end)
+  if not ok then
+    s:close()
+    error(err, 0)
+  end
   return s:close()
 end)
 

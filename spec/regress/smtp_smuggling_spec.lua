@@ -152,6 +152,26 @@ c.stop()
     assert.is_truthy(d.mails[1].data:find("Subject: long\r\n\tfolded\r\n", 1, true))
   end)
 
+  it("a spelling put in socket.headers.canonic is used only when it spells the same name", function()
+    local canonic = require("socket.headers").canonic
+    local saved = canonic.subject
+    canonic["subject"] = "Subject: x\r\nBcc: victim@example.test\r\nX"
+    canonic["x-odd"] = "X-ODD"
+    local ok, src = pcall(smtp.message, { headers = { subject = "s", ["x-odd"] = "v" }, body = "b" })
+    canonic["subject"], canonic["x-odd"] = saved, nil
+    assert.is_true(ok, src)
+    local out = {}
+    for _ = 1, 100 do
+      local c = src()
+      if not c then break end
+      out[#out + 1] = c
+    end
+    out = table.concat(out)
+    assert.is_nil(out:find("Bcc", 1, true), out)
+    assert.is_truthy(out:find("\r\nsubject: s\r\n", 1, true), out)
+    assert.is_truthy(out:find("\r\nX-ODD: v\r\n", 1, true), out)
+  end)
+
   it("addresses with CR, LF or NUL are refused before MAIL is sent", function()
     for _, from in ipairs({ "<a@x>\r\nRCPT TO:<v@x>", "<a@x>\0", "<a@x>\n" }) do
       local d = P.smtpd()
