@@ -96,3 +96,20 @@ if not math.type then
   math.maxinteger = 2 ^ 53
   math.mininteger = -2 ^ 53
 end
+
+-- load(string [, name [, mode [, env]]]) and loadfile(path, mode, env), as
+-- from 5.2 on (5.1's load takes only a function, and neither takes an env).
+if setfenv and not pcall(load, "return 1") then
+  local load51, loadfile51, loadstring = load, loadfile, loadstring
+  load = function(chunk, name, _, env)
+    local f, err
+    if type(chunk) == "string" then f, err = loadstring(chunk, name) else f, err = load51(chunk, name) end
+    if f and env ~= nil then setfenv(f, env) end
+    return f, err
+  end
+  loadfile = function(path, _, env)
+    local f, err = loadfile51(path)
+    if f and env ~= nil then setfenv(f, env) end
+    return f, err
+  end
+end

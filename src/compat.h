@@ -52,11 +52,19 @@ static inline void compat_rawsetp(lua_State *L, int idx, const void *p) {
 #define lua_rawsetp(L, i, p) compat_rawsetp(L, i, p)
 
 /* Registers l into the table below nup upvalues, popping them; a NULL
- * function makes a placeholder (false), as in 5.2. */
+ * function makes a placeholder (false), as in 5.2. 5.1 has no light C
+ * functions, so aliases (two names, one function, no upvalues) share one
+ * closure: they compare equal, as they do from 5.2 on. */
 static inline void compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
     luaL_checkstack(L, nup + 1, "too many upvalues");
+    const luaL_Reg *first = l;
     for (; l->name != NULL; l++) {
-        if (l->func == NULL) {
+        const luaL_Reg *same = NULL;
+        for (const luaL_Reg *p = first; nup == 0 && same == NULL && p < l; p++)
+            if (p->func == l->func && p->func != NULL) same = p;
+        if (same != NULL) {
+            lua_getfield(L, -1, same->name);
+        } else if (l->func == NULL) {
             lua_pushboolean(L, 0);
         } else {
             for (int i = 0; i < nup; i++) lua_pushvalue(L, -nup);
@@ -174,8 +182,8 @@ static inline void compat_pushresult(compat_Buffer *B) {
 /* No integer subtype: lua_Integer is ptrdiff_t and numbers are doubles
  * (doc/migration.md). 5.2's lua_Unsigned is 32 bits: ours matches
  * lua_Integer, as from 5.3 on. */
-#define LUA_MAXINTEGER PTRDIFF_MAX
-#define LUA_MININTEGER PTRDIFF_MIN
+#define LUA_MAXINTEGER ((lua_Integer) 9007199254740992)   /* 2^53: the last integer a double holds exactly */
+#define LUA_MININTEGER (-LUA_MAXINTEGER)
 typedef size_t compat_Unsigned;
 #define lua_Unsigned compat_Unsigned
 
