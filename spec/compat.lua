@@ -3,6 +3,7 @@
 -- and their child scripts use and that Lua 5.1, 5.2 or LuaJIT lack or spell
 -- otherwise. On 5.3 and later it changes nothing. lua/ must not rely on
 -- them: spec/versions_spec.lua loads every module without this file.
+-- luacheck: ignore 113 121 122 (5.1's names; filling in the library is the point)
 if not table.pack then
   table.pack = function(...) return { n = select("#", ...), ... } end
 end
