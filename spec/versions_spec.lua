@@ -37,4 +37,12 @@ describe("the Lua modules", function()
     assert.is_true(ok, out)
     assert.are.equal("loaded\n", out)
   end)
+
+  it("run a socket.co task on " .. H.LUA .. " without spec/compat.lua", function()
+    local code = "local co = require('socket.co'); local got; "
+      .. "co.spawn(function(a, b) got = a + b end, 1, 2); assert(co.run(5)); print(got)"
+    local out, ok = H.sh(("cd / && env -u LUA_INIT %s -e %q"):format(H.LUA, code))
+    assert.is_true(ok, out)
+    assert.are.equal("3\n", out)
+  end)
 end)
