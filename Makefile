@@ -172,6 +172,8 @@ help:
 	@echo "make ssl      build $(SSL_SO) only (needs libssl-dev)"
 	@echo "make demo     build, then run an echo server and client over loopback"
 	@echo "make test     build, then run the whole suite (installs Debian deps if missing)"
+	@echo "make LUA=lua5.1  (lua5.2 lua5.3 lua5.4 lua5.5 luajit) build for that Lua into build-lua5.1/"
+	@echo "make test-all the suite on every Lua; make env LUA=...: export lines that load that build"
 	@echo "make asan     the suite under AddressSanitizer + UBSan"
 	@echo "make lint     luacheck over lua/ spec/ samples/, cppcheck over src/"
 	@echo "make bench    netsocket vs LuaSocket vs C (bench/; QUICK=1 for a short run)"

@@ -294,7 +294,7 @@ function sink.chain(f, snk, ...)
   if n > 0 and (...) ~= nil then                 -- as 3.x: a nil third argument ends the list
     local fs = callables("sink.chain", 1, f, snk, ...)
     snk = fs[n + 2]
-    f = filter.chain((table.unpack or unpack)(fs, 1, n + 1))
+    f = filter.chain((table.unpack or unpack)(fs, 1, n + 1))   -- luacheck: ignore 113 (5.1: unpack)
   else
     callable(f, 1, "sink.chain")
     callable(snk, 2, "sink.chain")

@@ -75,7 +75,7 @@ FORCE:
 $(LUA55_DIR)/ready:
 	@sh scripts/deps.sh lua5.5
 
-.PHONY: env test-all distclean clean-versions FORCE
+.PHONY: env test-all lua-cflags distclean clean-versions FORCE
 
 # Prints the two lines; `eval "$(make -s env LUA=...)"` applies them.
 env:
@@ -108,6 +108,11 @@ test-all:
 clean: clean-versions
 clean-versions:
 	rm -rf $(LUA_ALL:%=build-%)
+
+# The compile flags for LUA's headers, for specs and tools that build C
+# against the interpreter under test (make -s lua-cflags LUA=...).
+lua-cflags: check-lua
+	@echo "$(LUA_CFLAGS)"
 
 distclean: clean
 	rm -rf build-deps

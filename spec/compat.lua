@@ -3,6 +3,7 @@
 -- and their child scripts use and that Lua 5.1, 5.2 or LuaJIT lack or spell
 -- otherwise. On 5.3 and later it changes nothing. lua/ must not rely on
 -- them: spec/versions_spec.lua loads every module without this file.
+-- luacheck: ignore 113 121 122 (5.1's names; filling in the library is the point)
 if not table.pack then
   table.pack = function(...) return { n = select("#", ...), ... } end
 end
@@ -95,4 +96,21 @@ if not math.type then
   -- the largest integers a double holds exactly
   math.maxinteger = 2 ^ 53
   math.mininteger = -2 ^ 53
+end
+
+-- load(string [, name [, mode [, env]]]) and loadfile(path, mode, env), as
+-- from 5.2 on (5.1's load takes only a function, and neither takes an env).
+if setfenv and not pcall(load, "return 1") then
+  local load51, loadfile51, loadstring = load, loadfile, loadstring
+  load = function(chunk, name, _, env)
+    local f, err
+    if type(chunk) == "string" then f, err = loadstring(chunk, name) else f, err = load51(chunk, name) end
+    if f and env ~= nil then setfenv(f, env) end
+    return f, err
+  end
+  loadfile = function(path, _, env)
+    local f, err = loadfile51(path)
+    if f and env ~= nil then setfenv(f, env) end
+    return f, err
+  end
 end

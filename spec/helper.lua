@@ -194,7 +194,6 @@ end
 -- at the end of such a block. Returns what fn returns.
 local tbc = {}
 local hasclose = tonumber(_VERSION:match("%d+%.%d+")) >= 5.4
-local unpack = table.unpack or unpack
 function H.closing(fn, ...)
   local n = select("#", ...)
   if hasclose then
@@ -211,13 +210,13 @@ function H.closing(fn, ...)
     return tbc[n](fn, ...)
   end
   local values = { ... }
-  local res = { pcall(fn, ...) }
+  local res = table.pack(pcall(fn, ...))
   for i = n, 1, -1 do
     local v = values[i]
     if v ~= nil then getmetatable(v).__close(v, not res[1] and res[2] or nil) end
   end
   if not res[1] then error(res[2], 0) end
-  return unpack(res, 2, table.maxn and table.maxn(res) or #res)
+  return table.unpack(res, 2, res.n)
 end
 
 return H

@@ -42,7 +42,7 @@ end
 local BLOB_SRC = [[
 local function blob(n)
   local t = {}
-  for k = 1, n // 8 + 1 do t[k] = string.format("%07d\n", k) end
+  for k = 1, math.floor(n / 8) + 1 do t[k] = string.format("%07d\n", k) end
   return table.concat(t):sub(1, n)
 end
 ]]

@@ -66,9 +66,9 @@ describe("socket.select (§6)", function()
     it("reads recvt from index 1 up to the first nil only", function()
       local c1, p1 = H.pair()            -- nothing pending
       local c2, p2 = ready_pair("data")  -- readable
-      -- a constructor with a hole: #t is 3 here, but reading stops at index 2
+      -- a constructor with a hole: #t is 3 in 5.4 (5.5 may say 1), but
+      -- reading stops at index 2 whatever # says
       local t = { p1, nil, p2 }
-      assert.are.equal(3, #t)
       assert_timeout(pack(socket.select(t, nil, 0)))
       -- the same readable socket at index 2 is seen
       local r = socket.select({ p1, p2 }, nil, 5)
@@ -79,8 +79,7 @@ describe("socket.select (§6)", function()
 
     it("reads sendt from index 1 up to the first nil only", function()
       local c, p = H.pair()
-      local t = { nil, c }               -- index 1 is nil: the array is empty
-      assert.are.equal(2, #t)
+      local t = { nil, c }               -- index 1 is nil: the array is empty (#t is 2 in 5.4)
       assert_timeout(pack(socket.select(nil, t, 0)))
       closeall(c, p)
     end)

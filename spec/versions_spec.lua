@@ -32,9 +32,17 @@ describe("the Lua modules", function()
     end
     local code = ("for _, name in ipairs({ %s }) do "
       .. "if name ~= 'socket.ssl' or require('socket')._FEATURES.ssl then require(name) end end "
-      .. "print('loaded')"):format(("%q, "):rep(#names):format((table.unpack or unpack)(names)))
+      .. "print('loaded')"):format(("%q, "):rep(#names):format(table.unpack(names)))
     local out, ok = H.sh(("cd / && env -u LUA_INIT %s -e %q"):format(H.LUA, code))
     assert.is_true(ok, out)
     assert.are.equal("loaded\n", out)
+  end)
+
+  it("run a socket.co task on " .. H.LUA .. " without spec/compat.lua", function()
+    local code = "local co = require('socket.co'); local got; "
+      .. "co.spawn(function(a, b) got = a + b end, 1, 2); assert(co.run(5)); print(got)"
+    local out, ok = H.sh(("cd / && env -u LUA_INIT %s -e %q"):format(H.LUA, code))
+    assert.is_true(ok, out)
+    assert.are.equal("3\n", out)
   end)
 end)

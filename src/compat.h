@@ -52,11 +52,19 @@ static inline void compat_rawsetp(lua_State *L, int idx, const void *p) {
 #define lua_rawsetp(L, i, p) compat_rawsetp(L, i, p)
 
 /* Registers l into the table below nup upvalues, popping them; a NULL
- * function makes a placeholder (false), as in 5.2. */
+ * function makes a placeholder (false), as in 5.2. 5.1 has no light C
+ * functions, so aliases (two names, one function, no upvalues) share one
+ * closure: they compare equal, as they do from 5.2 on. */
 static inline void compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
     luaL_checkstack(L, nup + 1, "too many upvalues");
+    const luaL_Reg *first = l;
     for (; l->name != NULL; l++) {
-        if (l->func == NULL) {
+        const luaL_Reg *same = NULL;
+        for (const luaL_Reg *p = first; nup == 0 && same == NULL && p < l; p++)
+            if (p->func == l->func && p->func != NULL) same = p;
+        if (same != NULL) {
+            lua_getfield(L, -1, same->name);
+        } else if (l->func == NULL) {
             lua_pushboolean(L, 0);
         } else {
             for (int i = 0; i < nup; i++) lua_pushvalue(L, -nup);
@@ -168,14 +176,123 @@ static inline void compat_pushresult(compat_Buffer *B) {
 
 #endif /* 501 */
 
+/* ---- Argument errors ---------------------------------------------------- */
+#if LUA_VERSION_NUM == 501
+/* LuaJIT names no C function that was tail-called (`return s:m(x)`), so
+ * its errors read "bad argument #2 to '?'". A method is found again in
+ * its object's __index table, a function in a loaded module's table (on
+ * the error path only), and the message is
+ * the one the interpreter would have made: the self argument not counted,
+ * "calling 'm' on bad self" for the object itself. */
+static inline int compat_argerror(lua_State *L, int arg, const char *extramsg) {
+    lua_Debug ar;
+    int found = lua_getstack(L, 0, &ar) && lua_getinfo(L, "nf", &ar);   /* pushes the function */
+    if (found && ar.name == NULL) {
+        if (lua_getmetatable(L, 1)) {                          /* f mt */
+            lua_getfield(L, -1, "__index");                    /* f mt index */
+            if (lua_istable(L, -1)) {
+                lua_pushnil(L);
+                while (lua_next(L, -2)) {                      /* f mt index k v */
+                    if (lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, -5)) {
+                        const char *name = lua_tostring(L, -2);
+                        if (arg == 1) return luaL_error(L, "calling '%s' on bad self (%s)", name, extramsg);
+                        return luaL_error(L, "bad argument #%d to '%s' (%s)", arg - 1, name, extramsg);
+                    }
+                    lua_pop(L, 1);
+                }
+            }
+            lua_pop(L, 2);
+        }
+        /* a function: found in a loaded module's table */
+        lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");         /* f loaded */
+        if (lua_istable(L, -1)) {
+            lua_pushnil(L);
+            while (lua_next(L, -2)) {                          /* f loaded modname mod */
+                if (lua_istable(L, -1)) {
+                    lua_pushnil(L);
+                    while (lua_next(L, -2)) {                  /* f loaded modname mod k v */
+                        if (lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, -6))
+                            return luaL_error(L, "bad argument #%d to '%s' (%s)", arg, lua_tostring(L, -2), extramsg);
+                        lua_pop(L, 1);
+                    }
+                }
+                lua_pop(L, 1);
+            }
+        }
+        lua_pop(L, 2);
+    } else if (found) {
+        lua_pop(L, 1);
+    }
+    return luaL_argerror(L, arg, extramsg);
+}
+#define luaL_argerror(L, a, m) compat_argerror(L, a, m)
+#endif
+
+#if LUA_VERSION_NUM <= 503
+static inline int compat_typeerror(lua_State *L, int arg, const char *tname) {
+    const char *got = luaL_typename(L, arg);
+    if (luaL_getmetafield(L, arg, "__name") && lua_type(L, -1) == LUA_TSTRING)
+        got = lua_tostring(L, -1);
+    return luaL_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s", tname, got));
+}
+#define luaL_typeerror(L, a, t) compat_typeerror(L, a, t)
+#endif
+
+#if LUA_VERSION_NUM == 501
+/* 5.1's own checks call its luaL_argerror: these call the one above. */
+static inline lua_Number compat_checknumber(lua_State *L, int arg) {
+    lua_Number d = lua_tonumber(L, arg);
+    if (d == 0 && !lua_isnumber(L, arg)) compat_typeerror(L, arg, "number");
+    return d;
+}
+static inline lua_Number compat_optnumber(lua_State *L, int arg, lua_Number def) {
+    return lua_isnoneornil(L, arg) ? def : compat_checknumber(L, arg);
+}
+static inline const char *compat_checklstring(lua_State *L, int arg, size_t *len) {
+    const char *s = lua_tolstring(L, arg, len);
+    if (s == NULL) compat_typeerror(L, arg, "string");
+    return s;
+}
+static inline const char *compat_optlstring(lua_State *L, int arg, const char *def, size_t *len) {
+    if (!lua_isnoneornil(L, arg)) return compat_checklstring(L, arg, len);
+    if (len != NULL) *len = def != NULL ? strlen(def) : 0;
+    return def;
+}
+static inline void compat_checktype(lua_State *L, int arg, int t) {
+    if (lua_type(L, arg) != t) compat_typeerror(L, arg, lua_typename(L, t));
+}
+static inline void compat_checkany(lua_State *L, int arg) {
+    if (lua_type(L, arg) == LUA_TNONE) luaL_argerror(L, arg, "value expected");
+}
+static inline void *compat_checkudata(lua_State *L, int arg, const char *tname) {
+    void *p = compat_testudata(L, arg, tname);
+    if (p == NULL) compat_typeerror(L, arg, tname);
+    return p;
+}
+static inline int compat_checkoption(lua_State *L, int arg, const char *def, const char *const lst[]) {
+    const char *name = def != NULL ? compat_optlstring(L, arg, def, NULL) : compat_checklstring(L, arg, NULL);
+    for (int i = 0; lst[i] != NULL; i++)
+        if (strcmp(lst[i], name) == 0) return i;
+    return luaL_argerror(L, arg, lua_pushfstring(L, "invalid option '%s'", name));
+}
+#define luaL_checknumber(L, a) compat_checknumber(L, a)
+#define luaL_optnumber(L, a, d) compat_optnumber(L, a, d)
+#define luaL_checklstring(L, a, l) compat_checklstring(L, a, l)
+#define luaL_optlstring(L, a, d, l) compat_optlstring(L, a, d, l)
+#define luaL_checktype(L, a, t) compat_checktype(L, a, t)
+#define luaL_checkany(L, a) compat_checkany(L, a)
+#define luaL_checkudata(L, a, t) compat_checkudata(L, a, t)
+#define luaL_checkoption(L, a, d, l) compat_checkoption(L, a, d, l)
+#endif
+
 /* ---- 5.1 and 5.2: integers, typed getters, lua_geti ------------------- */
 #if LUA_VERSION_NUM <= 502
 
 /* No integer subtype: lua_Integer is ptrdiff_t and numbers are doubles
  * (doc/migration.md). 5.2's lua_Unsigned is 32 bits: ours matches
  * lua_Integer, as from 5.3 on. */
-#define LUA_MAXINTEGER PTRDIFF_MAX
-#define LUA_MININTEGER PTRDIFF_MIN
+#define LUA_MAXINTEGER ((lua_Integer) 9007199254740992)   /* 2^53: the last integer a double holds exactly */
+#define LUA_MININTEGER (-LUA_MAXINTEGER)
 typedef size_t compat_Unsigned;
 #define lua_Unsigned compat_Unsigned
 
@@ -192,7 +309,7 @@ static inline lua_Integer compat_checkinteger(lua_State *L, int arg) {
     int isnum;
     lua_Integer i = compat_tointegerx(L, arg, &isnum);
     if (!isnum) {
-        luaL_checknumber(L, arg);   /* raises for a non-number */
+        if (!lua_isnumber(L, arg)) luaL_typeerror(L, arg, "number");
         luaL_argerror(L, arg, "number has no integer representation");
     }
     return i;
@@ -317,14 +434,6 @@ static inline int compat_setiuservalue(lua_State *L, int idx, int n) {
 #define lua_newuserdatauv(L, s, n) compat_newuserdatauv(L, s, n)
 #define lua_getiuservalue(L, i, n) compat_getiuservalue(L, i, n)
 #define lua_setiuservalue(L, i, n) compat_setiuservalue(L, i, n)
-
-static inline int compat_typeerror(lua_State *L, int arg, const char *tname) {
-    const char *got = luaL_typename(L, arg);
-    if (luaL_getmetafield(L, arg, "__name") && lua_type(L, -1) == LUA_TSTRING)
-        got = lua_tostring(L, -1);
-    return luaL_argerror(L, arg, lua_pushfstring(L, "%s expected, got %s", tname, got));
-}
-#define luaL_typeerror(L, a, t) compat_typeerror(L, a, t)
 
 /* No to-be-closed variables before 5.4: __gc releases the object instead,
  * at the next collection. */

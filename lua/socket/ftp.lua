@@ -81,7 +81,7 @@ local function pasvport(reply)
   for _, v in ipairs({ a, b, c, d, p1, p2 }) do
     if tonumber(v) > 255 then return nil end
   end
-  return validport(p1 * 256 + p2)
+  return validport(tonumber(p1) * 256 + tonumber(p2))   -- numbers, not strings: 5.3 makes string arithmetic float
 end
 
 function methods:pasv()
