@@ -14,7 +14,7 @@ local filter, source, sink, pump = ltn12.filter, ltn12.source, ltn12.sink, ltn12
 
 local error, getmetatable, select, type = error, getmetatable, select, type
 local sub = string.sub
-local unpack = table.unpack or unpack      -- Lua 5.1 and LuaJIT have only the global
+local unpack = table.unpack or _G.unpack   -- Lua 5.1 and LuaJIT have only the global
 
 -- Misuse raises naming the caller's argument (level 3: the caller's caller).
 local function callable(v, n, fname)

@@ -380,7 +380,8 @@ end
 function M:sendbody(hdrs, source, step)
   source = source or ltn12.source.empty()
   -- without a length the body goes chunked
-  local length, sink = hdrs["content-length"], nil
+  local length = hdrs["content-length"]
+  local sink
   if length then
     local n = tonumber(match(tostring(length), "^%d+$"))
     if not n then misuse(1, "request", "header 'content-length' must be a decimal number") end

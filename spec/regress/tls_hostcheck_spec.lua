@@ -6,7 +6,6 @@
 -- the certificate against"; only servername = false or checkhostname =
 -- false turns the check off. The server here presents a certificate for
 -- wrong.example, signed by the CA the client trusts.
-local socket = require("socket")
 local S = require("ssl_helper")
 local ssl = require("socket.ssl")
 local http = require("socket.http")

@@ -40,6 +40,7 @@ describe("regress: LuaSec compatibility of SNI maps, PSK and dhparam", function(
     -- a named host the map knows gets its context; an unknown one is refused
     cc, pp, cerr, perr = strictpair(S.clientparams(C, { servername = "wrong.example" }))
     assert.is_nil(cerr)
+    assert.is_nil(perr)
     assert.are.equal("wrong.example", pp:getsniname())
     cc:close()
     pp:close()
