@@ -57,8 +57,10 @@ static int conn_gc(lua_State *L) {
 /* __close, unlike __gc, can find tasks waiting on the object: wake them. */
 static int conn_tbc(lua_State *L) {
     ssl_conn *c = luaL_testudata(L, 1, SSL_CONN_CLASS);
-    if (c != NULL) conn_checkidle(L, 1);
-    if (c != NULL) wait_closing(L, c->base.fd);
+    if (c != NULL) {
+        conn_checkidle(L, 1);
+        wait_closing(L, c->base.fd);
+    }
     return conn_gc(L);
 }
 
