@@ -351,6 +351,9 @@ static int stream_meth_receivesome(lua_State *L) {
 
 static int stream_meth_sendsome(lua_State *L) {
     stream *t = stream_check(L, 1, STREAM_CLIENT);
+    /* It never waits, but its bytes would land inside a send another task
+     * has parked half-way: refused like a second send. */
+    if (call_begin(L, &t->cs.wr, NULL) == CALL_BUSY) return buffer_pushbusy(L, &t->buf, &t->cs.wr);
     return buffer_meth_sendsome(L, &t->buf);
 }
 
