@@ -92,6 +92,7 @@ static int buffer_more(lua_State *L, buffer *b, size_t room, size_t max) {
         size_t got;
         int err = b->io->recv(b->io->ctx, b->data + b->last, n, &got);
         if (err == IO_DONE) {
+            b->rd->waitend = -1;                   /* a yielded wait that brought data did not run out */
             b->last += got;
             b->drained = got < n && b->io->pending == NULL;
             return IO_DONE;
@@ -329,6 +330,7 @@ static int buffer_sendall(buffer *b, const char *data, size_t n, size_t *sent) {
         err = b->io->send(b->io->ctx, data + *sent, n - *sent, &done);
         *sent += done;
         b->sent = buffer_add(b->sent, done);
+        if (done > 0) b->wr->waitend = -1;         /* nor did one that let bytes out */
         if (err == IO_DONE) continue;
         if (err != IO_WANTREAD && err != IO_WANTWRITE) break;
         b->wr->progress = *sent;
