@@ -15,6 +15,7 @@ static void call_initone(call *c, calls *cs, char dir) {
     c->yielder = NULL;
     c->serial = 0;
     c->progress = 0;
+    c->nap = 0;
     c->waitend = -1;
 }
 
@@ -92,6 +93,7 @@ int call_begin(lua_State *L, call *c, lua_KFunction k) {
     if (!c->again) {
         c->haslimit = 0;
         c->progress = 0;
+        c->nap = 0;
         c->waitend = -1;
         call_stamp(c);
     }

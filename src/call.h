@@ -30,6 +30,7 @@ typedef struct call {
     lua_Integer serial;  /* and its number in CALL_TASKS: a new task at the
                           * address of a collected one is another task */
     size_t progress;     /* what the call had done before it yielded (bytes, address index) */
+    double nap;          /* wait_backoff's current nap, kept across restarts (0: none yet) */
     double waitend;      /* monotonic deadline of the wait that yielded (< 0: none); on
                           * a restart past it, that wait has run out (b bounds each wait) */
 } call;
