@@ -4,7 +4,8 @@
 -- (another task held the CPU) took "the wait ran out" for granted: after
 -- reading that data, its next wait returned "timeout" at once, so a
 -- receive or send under load failed although no wait had lasted b. A
--- wait that brought data (or let bytes out) did not run out.
+-- wait that brought data (or let bytes out) did not run out. The same held
+-- for a TLS handshake (its reads go through the BIO, not the buffer).
 local socket = require("socket")
 local co = require("socket.co")
 local H = require("helper")
@@ -59,5 +60,29 @@ describe("regress: a task resumed after its wait's deadline, with data there", f
     assert.is_true(ok, tostring(err))
     assert.same({n, nil, nil}, {sent[1], sent[2], sent[3]})
     a:close() b:close()
+  end)
+
+  it("a TLS handshake goes on waiting (b = 0.2, t = 5) instead of timing out", function()
+    if not pcall(require, "socket.ssl") then return pending("socket.ssl not built") end
+    local ssl = require("socket.ssl")
+    local S = require("ssl_helper")
+    local certs = S.certs()
+    local c, p = S.tcppair()
+    local sp = assert(ssl.wrap(p, S.serverparams(certs)))
+    local sc = assert(ssl.wrap(c, S.clientparams(certs)))
+    certs.cleanup()
+    for _, s in ipairs({sp, sc}) do
+      s:settimeout(0.2)
+      s:settimeout(5, "t")
+    end
+    local rs, rc
+    co.spawn(function() rs = pack(sp:dohandshake()) end)   -- parks for the ClientHello
+    co.spawn(function() rc = pack(sc:dohandshake()) end)   -- sends it, parks
+    co.spawn(function() hog(0.3) end)                       -- the server resumes late
+    local ok, err = co.run(5)
+    assert.is_true(ok, tostring(err))
+    assert.same({true, nil}, {rs[1], rs[2]})
+    assert.same({true, nil}, {rc[1], rc[2]})
+    sp:close() sc:close()
   end)
 end)
