@@ -119,7 +119,9 @@ static int stream_meth_getfd(lua_State *L) {
 /* Swaps the fd without closing the old one, as 3.x (LuaSec relies on it). */
 static int stream_meth_setfd(lua_State *L) {
     stream *t = stream_checkany(L, 1);
-    t->base.fd = class_checkfd(L, 2);
+    int fd = class_checkfd(L, 2);
+    wait_closing(L, t->base.fd);      /* a task parked on the old fd wakes, as at close */
+    t->base.fd = fd;
     call_newfd(&t->cs);
     return 0;
 }
