@@ -98,6 +98,7 @@ static int buffer_more(lua_State *L, buffer *b, size_t room, size_t max) {
         size_t got;
         int err = b->io->recv(b->io->ctx, b->data + b->last, n, &got);
         if (err == IO_DONE) {
+            b->rd->waitend = -1;                   /* a yielded wait that brought data did not run out */
             b->last += got;
             b->drained = got < n && b->io->pending == NULL;
             return IO_DONE;
@@ -361,6 +362,7 @@ static int buffer_sendall(buffer *b, const char *data, size_t n, size_t *sent) {
         err = b->io->send(b->io->ctx, data + *sent, n - *sent, &done);
         *sent += done;
         b->sent = buffer_add(b->sent, done);
+        if (done > 0) b->wr->waitend = -1;         /* nor did one that let bytes out */
         if (err == IO_DONE) continue;
         if (err != IO_WANTREAD && err != IO_WANTWRITE) break;
         b->wr->progress = *sent;
@@ -394,16 +396,15 @@ int buffer_meth_send(lua_State *L, buffer *b) {
 }
 
 int buffer_pushbusy(lua_State *L, buffer *b, const call *c) {
-    lua_pushnil(L);
-    lua_pushstring(L, call_busy(c));
-    if (c == b->rd) {
-        lua_pushliteral(L, "");               /* receive's partial: nothing */
-    } else {
-        size_t size, i, j;
+    size_t size, i = 1, j;
+    if (c != b->rd) {             /* send's arguments, read before anything is pushed over them */
         luaL_checklstring(L, 2, &size);
         buffer_range(L, 3, size, &i, &j);
-        lua_pushinteger(L, (lua_Integer) i - 1);   /* send's last index: nothing sent */
     }
+    lua_pushnil(L);
+    lua_pushstring(L, call_busy(c));
+    if (c == b->rd) lua_pushliteral(L, "");             /* receive's partial: nothing */
+    else lua_pushinteger(L, (lua_Integer) i - 1);       /* send's last index: nothing sent */
     return 3;
 }
 

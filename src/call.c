@@ -13,7 +13,9 @@ static void call_initone(call *c, calls *cs, char dir) {
     c->nargs = 0;
     c->begun = c->again = c->resumed = 0;
     c->yielder = NULL;
+    c->serial = 0;
     c->progress = 0;
+    c->nap = 0;
     c->waitend = -1;
 }
 
@@ -43,6 +45,20 @@ void call_markstart(call *c) {
     call_stamp(c);
 }
 
+/* The number socket.co gave task L (0: L is no task). An address alone
+ * does not name a task: a task closed while parked is collected, and a new
+ * one may get its address. */
+static lua_Integer call_serial(lua_State *L) {
+    lua_Integer n = 0;
+    if (lua_getfield(L, LUA_REGISTRYINDEX, CALL_TASKS) == LUA_TTABLE) {
+        lua_pushthread(L);
+        if (lua_rawget(L, -2) == LUA_TNUMBER) n = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    return n;
+}
+
 /* Whether the task that yielded in c's call is still parked in it. Only a
  * call from another thread asks, so the set of tasks is searched only then
  * (no bookkeeping on the path of every wait). A task that died while parked
@@ -53,6 +69,7 @@ static int call_held(lua_State *L, const call *c) {
         lua_pushnil(L);
         while (!held && lua_next(L, -2) != 0) {
             held = lua_topointer(L, -2) == c->yielder && lua_type(L, -2) == LUA_TTHREAD
+                   && lua_tointeger(L, -1) == c->serial
                    && lua_status(lua_tothread(L, -2)) == LUA_YIELD;
             lua_pop(L, 1);
         }
@@ -63,7 +80,7 @@ static int call_held(lua_State *L, const call *c) {
 }
 
 int call_begin(lua_State *L, call *c, lua_KFunction k) {
-    if (c->resumed && c->yielder != (const void *) L) {
+    if (c->resumed && (c->yielder != (const void *) L || call_serial(L) != c->serial)) {
         if (call_held(L, c)) return CALL_BUSY;
         c->resumed = 0;                    /* its task is gone: the call with it */
     }
@@ -76,6 +93,7 @@ int call_begin(lua_State *L, call *c, lua_KFunction k) {
     if (!c->again) {
         c->haslimit = 0;
         c->progress = 0;
+        c->nap = 0;
         c->waitend = -1;
         call_stamp(c);
     }
@@ -98,6 +116,7 @@ const char *call_busy(const call *c) {
 void call_yielding(call *c, lua_State *L, double waitend) {
     c->resumed = 1;
     c->yielder = L;
+    c->serial = call_serial(L);
     c->waitend = waitend;
 }
 

@@ -27,7 +27,10 @@ typedef struct call {
     int again;           /* this call is a restart after a yield */
     int resumed;         /* a task yielded in this call and has not restarted it yet */
     const void *yielder; /* that task (compared, never dereferenced) */
+    lua_Integer serial;  /* and its number in CALL_TASKS: a new task at the
+                          * address of a collected one is another task */
     size_t progress;     /* what the call had done before it yielded (bytes, address index) */
+    double nap;          /* wait_backoff's current nap, kept across restarts (0: none yet) */
     double waitend;      /* monotonic deadline of the wait that yielded (< 0: none); on
                           * a restart past it, that wait has run out (b bounds each wait) */
 } call;
@@ -39,7 +42,8 @@ struct calls {
     call rd, wr;
 };
 
-/* Registry key of the set of task threads (weak keys), kept by socket.co. */
+/* Registry key of the set of task threads (weak keys, each mapped to a
+ * number no other task had), kept by socket.co. */
 #define CALL_TASKS "netsocket.tasks"
 
 /* What call_begin found. */

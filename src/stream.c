@@ -119,7 +119,9 @@ static int stream_meth_getfd(lua_State *L) {
 /* Swaps the fd without closing the old one, as 3.x (LuaSec relies on it). */
 static int stream_meth_setfd(lua_State *L) {
     stream *t = stream_checkany(L, 1);
-    t->base.fd = class_checkfd(L, 2);
+    int fd = class_checkfd(L, 2);
+    wait_closing(L, t->base.fd);      /* a task parked on the old fd wakes, as at close */
+    t->base.fd = fd;
     call_newfd(&t->cs);
     return 0;
 }
@@ -351,6 +353,9 @@ static int stream_meth_receivesome(lua_State *L) {
 
 static int stream_meth_sendsome(lua_State *L) {
     stream *t = stream_check(L, 1, STREAM_CLIENT);
+    /* It never waits, but its bytes would land inside a send another task
+     * has parked half-way: refused like a second send. */
+    if (call_begin(L, &t->cs.wr, NULL) == CALL_BUSY) return buffer_pushbusy(L, &t->buf, &t->cs.wr);
     return buffer_meth_sendsome(L, &t->buf);
 }
 

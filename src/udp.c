@@ -224,7 +224,9 @@ static int udp_meth_getfd(lua_State *L) {
 /* Swaps the fd without closing the old one, as 3.x. */
 static int udp_meth_setfd(lua_State *L) {
     udp *u = class_checkgroup(L, 1, UDP_ANY);
-    u->base.fd = class_checkfd(L, 2);
+    int fd = class_checkfd(L, 2);
+    wait_closing(L, u->base.fd);      /* a task parked on the old fd wakes, as at close */
+    u->base.fd = fd;
     call_newfd(&u->cs);
     return 0;
 }

@@ -340,7 +340,9 @@ static int unix_dgram_getfd(lua_State *L) {
 
 static int unix_dgram_setfd(lua_State *L) {
     unix_dgram *d = class_checkgroup(L, 1, UNIX_DGRAM_ANY);
-    d->base.fd = class_checkfd(L, 2);
+    int fd = class_checkfd(L, 2);
+    wait_closing(L, d->base.fd);      /* a task parked on the old fd wakes, as at close */
+    d->base.fd = fd;
     call_newfd(&d->cs);
     return 0;
 }

@@ -166,9 +166,12 @@ int wait_fd_for(int fd, int what, double seconds) {
 int wait_backoff(call *c, double *nap) {
     double left = call_left(c);
     if (left == 0) return IO_TIMEOUT;
-    wait_maybeyield(c, -1, 0, left > 0 && left < *nap ? left : *nap);
-    wait_sleep(left > 0 && left < *nap ? left : *nap);
+    if (c->again && c->nap > *nap) *nap = c->nap;   /* a restart goes on backing off */
+    double d = left > 0 && left < *nap ? left : *nap;
     if (*nap < 0.05) *nap *= 2;
+    c->nap = *nap;                     /* before the yield: a task napped 1 ms every time */
+    wait_maybeyield(c, -1, 0, d);
+    wait_sleep(d);
     return IO_DONE;
 }
 

@@ -26,7 +26,8 @@ local function timeoutarg(t, fname)
   return t
 end
 
-local tasks = setmetatable({}, { __mode = "k" })   -- thread -> true: what wait.c asks
+local tasks = setmetatable({}, { __mode = "k" })   -- thread -> its number: what wait.c asks
+local serial = 0                                    -- (call.c tells a task from a later one at its address)
 local live = {}                                     -- thread -> task record
 local nlive = 0
 local ready = {}                                    -- records to resume next
@@ -202,7 +203,8 @@ function co.spawn(fn, ...)
   assert(type(fn) == "function", "bad argument #1 to 'spawn' (function expected)")
   local t = create(function(...) fn(...) end)      -- returns nothing: never taken for a wait
   local rec = { co = t, args = pack(...), waiting = false, deadline = -1 }
-  live[t], tasks[t] = rec, true
+  serial = serial + 1
+  live[t], tasks[t] = rec, serial
   nlive = nlive + 1
   ready[#ready + 1] = rec
   return t

@@ -49,6 +49,7 @@ static int bio_read(BIO *b, char *out, int n) {
     for (;;) {
         ssize_t r = recv(c->base.fd, out, (size_t) n, 0);
         if (r == 0) c->eof = 1;
+        if (r > 0) c->cs.rd.waitend = -1;   /* the read call's yielded wait did not run out */
         if (r >= 0) return (int) r;
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_read(b);

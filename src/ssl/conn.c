@@ -112,6 +112,7 @@ static void conn_takestream(lua_State *L, ssl_conn *c, int self, stream *s, int 
         lua_pushliteral(L, "unixstream{client}");
     }
     lua_setiuservalue(L, self, SSL_UV_CLASS);
+    wait_closing(L, s->base.fd);      /* a task parked on the stream finds it closed */
     s->base.fd = -1;
     buffer_free(L, &s->buf);
 }
