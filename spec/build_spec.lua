@@ -101,7 +101,7 @@ end)
 
 describe("make env", function()
   local function env(lua)
-    local ok, out = sh(("make -s --no-print-directory -C %q env LUA=%s"):format(root, lua))
+    local ok, out = sh(("env -u MAKEFLAGS -u MAKELEVEL -u BUILD make -s --no-print-directory -C %q env LUA=%s"):format(root, lua))
     assert.is_true(ok, out)
     local path, cpath = out:match("^export LUA_PATH='([^']*)'\nexport LUA_CPATH='([^']*)'\n$")
     assert.is_not_nil(path, out)
