@@ -362,16 +362,15 @@ int buffer_meth_send(lua_State *L, buffer *b) {
 }
 
 int buffer_pushbusy(lua_State *L, buffer *b, const call *c) {
-    lua_pushnil(L);
-    lua_pushstring(L, call_busy(c));
-    if (c == b->rd) {
-        lua_pushliteral(L, "");               /* receive's partial: nothing */
-    } else {
-        size_t size, i, j;
+    size_t size, i = 1, j;
+    if (c != b->rd) {             /* send's arguments, read before anything is pushed over them */
         luaL_checklstring(L, 2, &size);
         buffer_range(L, 3, size, &i, &j);
-        lua_pushinteger(L, (lua_Integer) i - 1);   /* send's last index: nothing sent */
     }
+    lua_pushnil(L);
+    lua_pushstring(L, call_busy(c));
+    if (c == b->rd) lua_pushliteral(L, "");             /* receive's partial: nothing */
+    else lua_pushinteger(L, (lua_Integer) i - 1);       /* send's last index: nothing sent */
     return 3;
 }
 
