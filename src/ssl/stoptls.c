@@ -103,6 +103,9 @@ WAIT_RESTART(stoptls_meth_stoptls)
 static int stoptls_meth_stoptls(lua_State *L) {
     ssl_conn *c = conn_checkidle(L, 1);
     if (conn_begincall(L, &c->cs.rd, 2, stoptls_meth_stoptls_k) == CALL_BUSY) return conn_busy(L, &c->cs.rd);
+    /* A send parked in another task would resume into a shut-down conn
+     * (and its failure would fail stoptls): refuse while one is. */
+    if (call_begin(L, &c->cs.wr, stoptls_meth_stoptls_k) == CALL_BUSY) return conn_busy(L, &c->cs.wr);
     if (c->state != SSL_STATE_CONNECTED || c->base.fd < 0) return conn_closed(L);
     int err = stoptls_shutdownboth(L, c, &c->cs.rd);
     lua_settop(L, 1);

@@ -85,6 +85,9 @@ static int tlsio_send(void *ctx, const char *data, size_t n, size_t *sent) {
     *sent = 0;
     if (c->state != SSL_STATE_CONNECTED || c->base.fd < 0) return IO_CLOSED;
     if (c->failed) return c->lasterr;
+    /* stoptls sent our close_notify: no more data, and no error that
+     * would fail the stoptls under way */
+    if (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN) return IO_CLOSED;
     c->syserr = 0;
     ERR_clear_error();
     int r = SSL_write_ex(c->ssl, data, n, sent);
