@@ -66,7 +66,8 @@ enum {
     SSL_IO_CALLBACK = -101,  /* a Lua callback raised: text in conn->why */
     SSL_IO_NONAME = -102,    /* host-name check on, but no name to check */
     SSL_IO_BADNAME = -103,   /* a name OpenSSL cannot check against */
-    SSL_IO_TOOMUCH = -104    /* stoptls: the peer sent too much before close_notify */
+    SSL_IO_TOOMUCH = -104,   /* stoptls: the peer sent too much before close_notify */
+    SSL_IO_RESET = -105      /* the TCP stream was reset under TLS: a cut, not an end */
 };
 
 enum { SSL_STATE_NEW, SSL_STATE_CONNECTED, SSL_STATE_CLOSED };

@@ -30,8 +30,10 @@ int tlsio_result(ssl_conn *c, int ret) {
     if (c->why[0] != '\0') {                  /* a Lua callback raised: that is why */
         res = SSL_IO_CALLBACK;
     } else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {   /* else OpenSSL queued why */
+        /* a reset is a cut too, never a clean end: not IO_CLOSED (which ends
+         * "*a") nor the text "closed" (which ends socket.http's body) */
         int s = c->syserr;
-        res = s == 0 || s == EPIPE || s == ECONNRESET || s == ECONNABORTED ? IO_CLOSED : s;
+        res = s == 0 ? IO_CLOSED : s == ECONNRESET || s == ECONNABORTED ? SSL_IO_RESET : s;
     } else {
         c->sslerr = ERR_get_error();
         res = SSL_IO_SSL;
@@ -56,6 +58,8 @@ const char *tlsio_errortext(ssl_conn *c, int err) {
             return "invalid host name to check the certificate against";
         case SSL_IO_TOOMUCH:
             return "too much data before close_notify";
+        case SSL_IO_RESET:
+            return "connection reset by peer";
         default:
             return sock_strerror(err);
     }
