@@ -303,12 +303,21 @@ const char *context_encodealpn(lua_State *L, int idx) {
         if (len == 0) return "invalid ALPN name (empty string)";
         if (len > 255) return "invalid ALPN name (length > 255)";
     }
+    /* Each entry goes in as one value, its length byte joined to it first:
+     * a buffer may be grown (luaL_addchar) only with nothing pushed above it,
+     * and an __index may answer differently this second time. */
+    int top = lua_gettop(L);
     luaL_buffinit(L, &B);
     for (lua_Integer i = 1; i <= n; i++) {
-        lua_geti(L, idx, i);
-        size_t len;
-        lua_tolstring(L, -1, &len);
-        luaL_addchar(&B, (char) len);
+        size_t len = 0;
+        if (lua_geti(L, idx, i) != LUA_TSTRING || (lua_tolstring(L, -1, &len), len == 0 || len > 255)) {
+            lua_settop(L, top);
+            return "invalid ALPN parameter";
+        }
+        char byte = (char) len;
+        lua_pushlstring(L, &byte, 1);
+        lua_insert(L, -2);
+        lua_concat(L, 2);
         luaL_addvalue(&B);
     }
     luaL_pushresult(&B);
