@@ -40,6 +40,7 @@ void conn_release(lua_State *L, ssl_conn *c) {
         c->ssl = NULL;
     }
     callback_freedh(c);
+    tlsio_free(c);
     sock_close(&c->base.fd);
     free(c->pre);
     c->pre = NULL;
