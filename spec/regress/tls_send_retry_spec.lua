@@ -30,27 +30,15 @@ describe("regress: a TLS send after one that would block", function()
     return cc, pp, A, last
   end
 
-  local function drain(pp, n)
-    local parts, got = {}, 0
-    while got < n do
-      local d, err, part = pp:receive(math.min(65536, n - got))
-      d = d or part
-      parts[#parts + 1] = d
-      got = got + #d
-      if err then break end
-    end
-    return table.concat(parts)
-  end
-
   it("other data is refused, not mixed with the blocked bytes", function()
     local cc, pp, A, last = blocked()
-    assert.are.equal(A:sub(1, last), drain(pp, last))
+    assert.are.equal(A:sub(1, last), S.drain(pp, last))
     assert.same({ nil, RETRY, 0 }, { cc:send(string.rep("B", 100000)) })
     -- the retry of the same data completes it, byte for byte
     local co = require("socket.co")
     local sent, rest
     co.spawn(function() sent = cc:send(A, last + 1) end)
-    co.spawn(function() rest = drain(pp, #A - last) end)
+    co.spawn(function() rest = S.drain(pp, #A - last) end)
     assert.is_true(co.run(10))
     assert.are.equal(#A, sent)
     assert.are.equal(A:sub(last + 1), rest)
