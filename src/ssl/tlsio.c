@@ -103,11 +103,17 @@ void tlsio_free(ssl_conn *c) {
  * that one is given: those bytes would stand in for the new ones. So the
  * start of the blocked data is kept, and a later send with other data is
  * refused (SSL_IO_RETRY), never silently mixed. */
+/* A send to a peer that reset says "closed", as over TCP: only reads must
+ * tell a reset from an end (tlsio_result). */
+static int tlsio_sendcode(int err) {
+    return err == SSL_IO_RESET ? ECONNRESET : err;
+}
+
 static int tlsio_send(void *ctx, const char *data, size_t n, size_t *sent) {
     ssl_conn *c = ctx;
     *sent = 0;
     if (c->state != SSL_STATE_CONNECTED || c->base.fd < 0) return IO_CLOSED;
-    if (c->failed) return c->lasterr;
+    if (c->failed) return tlsio_sendcode(c->lasterr);
     /* stoptls sent our close_notify: no more data, and no error that
      * would fail the stoptls under way */
     if (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN) return IO_CLOSED;
@@ -120,7 +126,7 @@ static int tlsio_send(void *ctx, const char *data, size_t n, size_t *sent) {
         tlsio_free(c);
         return IO_DONE;
     }
-    int err = tlsio_result(c, r);
+    int err = tlsio_sendcode(tlsio_result(c, r));
     if ((err == IO_WANTWRITE || err == IO_WANTREAD) && c->wpend == NULL) {
         size_t k = n < TLSIO_PENDMAX ? n : TLSIO_PENDMAX;
         c->wpend = malloc(k);
