@@ -189,6 +189,20 @@ conn:settimeout(20)
 assert(conn:dohandshake())
 ]]
 
+-- Reads up to n bytes from sock in pieces (stops at an error); returns
+-- what it read.
+function S.drain(sock, n)
+  local parts, got = {}, 0
+  while got < n do
+    local d, err, part = sock:receive(math.min(65536, n - got))
+    d = d or part
+    parts[#parts + 1] = d
+    got = got + #d
+    if err then break end
+  end
+  return table.concat(parts)
+end
+
 -- Deterministic test data: n bytes from seed, the same in every process.
 function S.data(n, seed)
   local parts, x = {}, seed or 1

@@ -22,6 +22,57 @@ local function secure(u)
   return url.build(p)
 end
 
+local REDIRECTS = { [301] = true, [302] = true, [303] = true, [307] = true, [308] = true }
+
+local function origin(u)
+  local p = url.parse(u) or {}
+  return string.lower((p.scheme or "") .. "://" .. (p.host or "") .. ":" .. tostring(p.port or https.PORT))
+end
+
+-- socket.http would follow a Location to http:// in the clear, where LuaSec's
+-- https never leaves TLS: redirects are followed here, to https URLs only,
+-- with socket.http's limit and its rule for credentials (dropped when the
+-- origin changes). Any other redirect is the answer, as socket.http gives
+-- it with redirect = false.
+local function follow(t)
+  local limit = t.maxredirects
+  if limit == false then limit = http.MAXREDIRECTS end
+  limit = limit or 5
+  local sink, onresponse = t.sink, t.onresponse
+  local r, code, headers, status
+  for n = 0, limit do
+    local location
+    local req = {}
+    for k, v in pairs(t) do req[k] = v end
+    req.redirect = false
+    req.onresponse = function(c, h, st)
+      local loc = type(h) == "table" and type(h.location) == "string" and h.location:match("^%s*(.-)%s*$")
+      if t.redirect ~= false and n < limit and not t.source and REDIRECTS[c] and loc and loc ~= "" then
+        local target = url.absolute(t.url, loc)
+        local p = url.parse(target)
+        if p and p.host and string.lower(p.scheme or "") == "https" then location = target end
+      end
+      if not location and onresponse then return onresponse(c, h, st) end
+    end
+    req.sink = function(chunk, err)
+      if location or not sink then return 1 end
+      return sink(chunk, err)
+    end
+    r, code, headers, status = http.request(req)
+    if not (r and location) then return r, code, headers, status end
+    if t.headers and origin(location) ~= origin(t.url) then
+      local kept = {}
+      for name, value in pairs(t.headers) do
+        local l = type(name) == "string" and string.lower(name)
+        if l ~= "authorization" and l ~= "cookie" then kept[name] = value end
+      end
+      t.headers = kept
+    end
+    t.url = location
+  end
+  return r, code, headers, status
+end
+
 function https.request(reqt, body)
   local t, target = {}, nil
   if type(reqt) == "string" then
@@ -40,7 +91,7 @@ function https.request(reqt, body)
       .. (reqt == nil and "no value" or type(reqt)) .. ")", 2)
   end
   t.timeout = https.TIMEOUT
-  local r, code, headers, status = http.request(t)
+  local r, code, headers, status = follow(t)
   if r and target then return table.concat(target), code, headers, status end
   return r, code, headers, status
 end

@@ -40,6 +40,7 @@ void conn_release(lua_State *L, ssl_conn *c) {
         c->ssl = NULL;
     }
     callback_freedh(c);
+    tlsio_free(c);
     sock_close(&c->base.fd);
     free(c->pre);
     c->pre = NULL;
@@ -177,8 +178,15 @@ int conn_lua_create(lua_State *L) {
 
     int tcp;
     stream *s = conn_teststream(L, 2, &tcp);
-    if (s != NULL) conn_takestream(L, c, 3, s, 2, tcp);
-    else conn_takeforeign(L, c, 2);
+    if (s != NULL) {
+        /* a task parked on the stream would wake on a descriptor that is no
+         * longer its own, its partial data taken for TLS bytes: refuse */
+        if (call_begin(L, &s->cs.rd, NULL) == CALL_BUSY) return conn_busy(L, &s->cs.rd);
+        if (call_begin(L, &s->cs.wr, NULL) == CALL_BUSY) return conn_busy(L, &s->cs.wr);
+        conn_takestream(L, c, 3, s, 2, tcp);
+    } else {
+        conn_takeforeign(L, c, 2);
+    }
     lua_settop(L, 3);
     return 1;
 }

@@ -190,19 +190,25 @@ static int context_flags(lua_State *L, const char *key, const context_name *t, l
 }
 
 /* A password callback for PEM loading: userdata is the stack index of the
- * password (a string, or a function returning one) in the running call. */
+ * password (a string, or a function returning one) in the running call.
+ * A function that raises has its error value put in that slot (raised):
+ * context_passraise raises it again once OpenSSL has returned, as LuaSec
+ * lets it through. */
 typedef struct context_pass {
     lua_State *L;
     int idx;
+    int raised;
 } context_pass;
 
 static int context_passcb(char *buf, int size, int rwflag, void *u) {
     (void) rwflag;
     context_pass *p = u;
     lua_State *L = p->L;
+    if (p->raised) return 0;
     lua_pushvalue(L, p->idx);
     if (lua_isfunction(L, -1) && lua_pcall(L, 0, 1, 0) != LUA_OK) {
-        lua_pop(L, 1);
+        lua_replace(L, p->idx);
+        p->raised = 1;
         return 0;
     }
     size_t len;
@@ -214,6 +220,14 @@ static int context_passcb(char *buf, int size, int rwflag, void *u) {
     memcpy(buf, pw, len);
     lua_pop(L, 1);
     return (int) len;
+}
+
+/* After a load that used context_passcb: raises the callback's error. */
+static void context_passraise(lua_State *L, const context_pass *p) {
+    if (!p->raised) return;
+    ERR_clear_error();
+    lua_pushvalue(L, p->idx);
+    lua_error(L);
 }
 
 /* Loads key and certificate from the table at idx (one entry of
@@ -233,7 +247,7 @@ static int context_loadcert(lua_State *L, SSL_CTX *ctx, int idx) {
             lua_pushliteral(L, "invalid password type");
             return 2;
         }
-        context_pass pass = {L, top + 3};
+        context_pass pass = {L, top + 3, 0};
         if (pt != LUA_TNIL) {
             SSL_CTX_set_default_passwd_cb(ctx, context_passcb);
             SSL_CTX_set_default_passwd_cb_userdata(ctx, &pass);
@@ -242,6 +256,7 @@ static int context_loadcert(lua_State *L, SSL_CTX *ctx, int idx) {
         int ok = SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM);
         SSL_CTX_set_default_passwd_cb(ctx, NULL);
         SSL_CTX_set_default_passwd_cb_userdata(ctx, NULL);
+        context_passraise(L, &pass);
         if (ok != 1) return context_fail(L, "error loading private key (%s)", context_error());
     }
     if (cert != NULL) {
@@ -288,12 +303,21 @@ const char *context_encodealpn(lua_State *L, int idx) {
         if (len == 0) return "invalid ALPN name (empty string)";
         if (len > 255) return "invalid ALPN name (length > 255)";
     }
+    /* Each entry goes in as one value, its length byte joined to it first:
+     * a buffer may be grown (luaL_addchar) only with nothing pushed above it,
+     * and an __index may answer differently this second time. */
+    int top = lua_gettop(L);
     luaL_buffinit(L, &B);
     for (lua_Integer i = 1; i <= n; i++) {
-        lua_geti(L, idx, i);
-        size_t len;
-        lua_tolstring(L, -1, &len);
-        luaL_addchar(&B, (char) len);
+        size_t len = 0;
+        if (lua_geti(L, idx, i) != LUA_TSTRING || (lua_tolstring(L, -1, &len), len == 0 || len > 255)) {
+            lua_settop(L, top);
+            return "invalid ALPN parameter";
+        }
+        char byte = (char) len;
+        lua_pushlstring(L, &byte, 1);
+        lua_insert(L, -2);
+        lua_concat(L, 2);
         luaL_addvalue(&B);
     }
     luaL_pushresult(&B);
@@ -793,7 +817,8 @@ static int context_luasec_loadkey(lua_State *L) {
     luaL_argcheck(L, pt == LUA_TNONE || pt == LUA_TNIL || pt == LUA_TSTRING || pt == LUA_TFUNCTION, 3,
                   "invalid callback value");
     if (c->ctx == NULL) return context_luasec_closed(L);
-    context_pass pass = {L, 3};
+    lua_settop(L, 3);
+    context_pass pass = {L, 3, 0};
     if (pt == LUA_TSTRING || pt == LUA_TFUNCTION) {
         SSL_CTX_set_default_passwd_cb(c->ctx, context_passcb);
         SSL_CTX_set_default_passwd_cb_userdata(c->ctx, &pass);
@@ -802,6 +827,7 @@ static int context_luasec_loadkey(lua_State *L) {
     int ok = SSL_CTX_use_PrivateKey_file(c->ctx, file, SSL_FILETYPE_PEM) == 1;
     SSL_CTX_set_default_passwd_cb(c->ctx, NULL);
     SSL_CTX_set_default_passwd_cb_userdata(c->ctx, NULL);
+    context_passraise(L, &pass);
     return context_luasec_result(L, ok, "error loading private key (%s)");
 }
 

@@ -65,7 +65,9 @@ enum {
     SSL_IO_CALLBACK = -101,  /* a Lua callback raised: text in conn->why */
     SSL_IO_NONAME = -102,    /* host-name check on, but no name to check */
     SSL_IO_BADNAME = -103,   /* a name OpenSSL cannot check against */
-    SSL_IO_TOOMUCH = -104    /* stoptls: the peer sent too much before close_notify */
+    SSL_IO_TOOMUCH = -104,   /* stoptls: the peer sent too much before close_notify */
+    SSL_IO_RESET = -105,     /* the TCP stream was reset under TLS: a cut, not an end */
+    SSL_IO_RETRY = -106      /* a send after a blocked one, with other data (tlsio.c) */
 };
 
 enum { SSL_STATE_NEW, SSL_STATE_CONNECTED, SSL_STATE_CLOSED };
@@ -96,6 +98,8 @@ typedef struct ssl_conn {
     lua_State *L;            /* the running call, while OpenSSL may call back */
     int self;                /* the conn's stack index in L then */
     int incallback;          /* Lua code of a callback of this conn is running */
+    char *wpend;             /* the start of the data of a send that would block, */
+    size_t wpendlen;         /* which OpenSSL holds encrypted: the next send must repeat it */
     char *pre;               /* taken-over bytes the BIO serves first */
     size_t prelen, preoff;
     unsigned char alpn[256]; /* the protocol an ALPN selector chose */
@@ -140,6 +144,7 @@ const char *tlsio_errortext(ssl_conn *c, int err);
 const char *tlsio_wanttext(ssl_conn *c, int err);
 void tlsio_enter(ssl_conn *c, lua_State *L, int self);
 void tlsio_leave(ssl_conn *c);
+void tlsio_free(ssl_conn *c);
 
 /* handshake.c */
 extern const luaL_Reg handshake_methods[];

@@ -63,6 +63,7 @@ static void stoptls_reserve(lua_State *L, buffer *b, size_t n) {
  * deadline, checked between reads as well as in the waits. */
 static int stoptls_shutdownboth(lua_State *L, ssl_conn *c, call *cl) {
     if (c->failed) return c->lasterr;
+    if (c->wpend != NULL) return SSL_IO_RETRY;     /* close_notify cannot pass it */
     while (!(SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN)) {
         tlsio_enter(c, L, 1);
         int r = SSL_shutdown(c->ssl);

@@ -2,6 +2,8 @@
  * result and timeout of TCP holds unchanged; how a failed SSL call reads as
  * an IO_* code and an error text. */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <openssl/err.h>
 #include "buffer.h"
 #include "sock.h"
@@ -30,8 +32,10 @@ int tlsio_result(ssl_conn *c, int ret) {
     if (c->why[0] != '\0') {                  /* a Lua callback raised: that is why */
         res = SSL_IO_CALLBACK;
     } else if (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0) {   /* else OpenSSL queued why */
+        /* a reset is a cut too, never a clean end: not IO_CLOSED (which ends
+         * "*a") nor the text "closed" (which ends socket.http's body) */
         int s = c->syserr;
-        res = s == 0 || s == EPIPE || s == ECONNRESET || s == ECONNABORTED ? IO_CLOSED : s;
+        res = s == 0 ? IO_CLOSED : s == ECONNRESET || s == ECONNABORTED ? SSL_IO_RESET : s;
     } else {
         c->sslerr = ERR_get_error();
         res = SSL_IO_SSL;
@@ -56,6 +60,10 @@ const char *tlsio_errortext(ssl_conn *c, int err) {
             return "invalid host name to check the certificate against";
         case SSL_IO_TOOMUCH:
             return "too much data before close_notify";
+        case SSL_IO_RESET:
+            return "connection reset by peer";
+        case SSL_IO_RETRY:
+            return "a TLS send that would block must be retried with the same data";
         default:
             return sock_strerror(err);
     }
@@ -80,15 +88,54 @@ void tlsio_leave(ssl_conn *c) {
     c->L = NULL;
 }
 
+/* The most a blocked SSL_write can hold encrypted: one record, or a few
+ * with OpenSSL's multi-block ciphers. */
+#define TLSIO_PENDMAX ((size_t) SSL3_RT_MAX_PLAIN_LENGTH * 8)
+
+void tlsio_free(ssl_conn *c) {
+    free(c->wpend);
+    c->wpend = NULL;
+    c->wpendlen = 0;
+}
+
+/* A send that would block leaves records OpenSSL has encrypted but not
+ * written, and OpenSSL writes them on the next SSL_write whatever data
+ * that one is given: those bytes would stand in for the new ones. So the
+ * start of the blocked data is kept, and a later send with other data is
+ * refused (SSL_IO_RETRY), never silently mixed. */
+/* A send to a peer that reset says "closed", as over TCP: only reads must
+ * tell a reset from an end (tlsio_result). */
+static int tlsio_sendcode(int err) {
+    return err == SSL_IO_RESET ? ECONNRESET : err;
+}
+
 static int tlsio_send(void *ctx, const char *data, size_t n, size_t *sent) {
     ssl_conn *c = ctx;
     *sent = 0;
     if (c->state != SSL_STATE_CONNECTED || c->base.fd < 0) return IO_CLOSED;
-    if (c->failed) return c->lasterr;
+    if (c->failed) return tlsio_sendcode(c->lasterr);
+    /* stoptls sent our close_notify: no more data, and no error that
+     * would fail the stoptls under way */
+    if (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN) return IO_CLOSED;
+    if (c->wpend != NULL && (n < c->wpendlen || memcmp(data, c->wpend, c->wpendlen) != 0))
+        return SSL_IO_RETRY;
     c->syserr = 0;
     ERR_clear_error();
     int r = SSL_write_ex(c->ssl, data, n, sent);
-    return r > 0 ? IO_DONE : tlsio_result(c, r);
+    if (r > 0) {
+        tlsio_free(c);
+        return IO_DONE;
+    }
+    int err = tlsio_sendcode(tlsio_result(c, r));
+    if ((err == IO_WANTWRITE || err == IO_WANTREAD) && c->wpend == NULL) {
+        size_t k = n < TLSIO_PENDMAX ? n : TLSIO_PENDMAX;
+        c->wpend = malloc(k);
+        if (c->wpend != NULL) {
+            memcpy(c->wpend, data, k);
+            c->wpendlen = k;
+        }
+    }
+    return err;
 }
 
 static int tlsio_recv(void *ctx, char *data, size_t n, size_t *got) {
