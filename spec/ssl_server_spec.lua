@@ -21,22 +21,24 @@ local ECHO = [[
   print("port " .. select(2, srv:getsockname()))
   for _ = 1, n do
     local c, err = srv:accept()
-    if not c then print("accept: " .. err) goto next end
-    if mode == "plain" then               -- a STARTTLS server
+    if not c then print("accept: " .. err) end
+    if c and mode == "plain" then         -- a STARTTLS server
       c:settimeout(20)
       local line = c:receive()
       assert(line == "STARTTLS", line)
       assert(c:send("GO\r\n"))
       c = assert(c:starttls({ mode = "server", certificate = certs, key = key }, 20))
     end
-    c:settimeout(20)
-    while true do
+    while c do
+      c:settimeout(20)
       local line = c:receive()
-      if not line then break end
-      c:send(line:upper() .. "\n")
+      if not line then
+        c:close()
+        c = nil
+      else
+        c:send(line:upper() .. "\n")
+      end
     end
-    c:close()
-    ::next::
   end
   srv:close()
   print("done")

@@ -16,6 +16,10 @@
 #if !defined(LUA_VERSION_NUM) || LUA_VERSION_NUM < 501
 #error "netsocket needs Lua 5.1 or later (or LuaJIT 2.1)"
 #endif
+/* LuaJIT's luaconf.h names its own directory; PUC 5.1's does not. */
+#if LUA_VERSION_NUM == 501 && (defined(LUA_LJDIR) || defined(LUAJIT_VERSION))
+#define COMPAT_LUAJIT 1
+#endif
 
 /* ---- 5.1 and LuaJIT: what 5.2 added ---------------------------------- */
 #if LUA_VERSION_NUM == 501
@@ -177,13 +181,14 @@ static inline void compat_pushresult(compat_Buffer *B) {
 #endif /* 501 */
 
 /* ---- Argument errors ---------------------------------------------------- */
-#if LUA_VERSION_NUM == 501
+#ifdef COMPAT_LUAJIT
 /* LuaJIT names no C function that was tail-called (`return s:m(x)`), so
  * its errors read "bad argument #2 to '?'". A method is found again in
  * its object's __index table, a function in a loaded module's table (on
  * the error path only), and the message is
  * the one the interpreter would have made: the self argument not counted,
- * "calling 'm' on bad self" for the object itself. */
+ * "calling 'm' on bad self" for the object itself. (A method called as a
+ * function, pcall(s.m, s, x), is then counted as a method call too.) */
 static inline int compat_argerror(lua_State *L, int arg, const char *extramsg) {
     lua_Debug ar;
     int found = lua_getstack(L, 0, &ar) && lua_getinfo(L, "nf", &ar);   /* pushes the function */
