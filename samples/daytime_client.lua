@@ -11,15 +11,17 @@ end
 
 local answer, err
 if mode == "tcp" then
-  local c <close> = assert(socket.connect(host, port))
+  local c = assert(socket.connect(host, port))
   c:settimeout(5)
   answer, err = c:receive("*a")          -- the server closes when done
+  c:close()
 else
-  local u <close> = assert(socket.udp())
+  local u = assert(socket.udp())
   assert(u:setpeername(host, port))
   u:settimeout(5)
   assert(u:send("what time is it?"))
   answer, err = u:receive()
+  u:close()
 end
 if not answer then
   io.stderr:write("daytime_client: " .. err .. "\n")

@@ -10,7 +10,7 @@ if not host or not port then
   os.exit(2)
 end
 
-local client <close> = assert(socket.connect(host, port))
+local client = assert(socket.connect(host, port))
 client:settimeout(10)
 
 local function exchange(line)
@@ -25,3 +25,4 @@ if #arg > 2 then
 else
   for line in io.lines() do exchange(line) end
 end
+client:close()

@@ -45,7 +45,7 @@ local function progress(final)
   if not final and now - last < EVERY then return end
   last = now
   if total and total > 0 then
-    io.stderr:write(("\r%d / %d bytes (%d%%)"):format(got, total, got * 100 // total))
+    io.stderr:write(("\r%d / %d bytes (%d%%)"):format(got, total, math.floor(got * 100 / total)))
   else
     io.stderr:write(("\r%d bytes"):format(got))
   end

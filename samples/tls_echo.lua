@@ -70,7 +70,7 @@ end
 
 local function client(host, port, lines)
   throwaway()
-  local conn <close> = assert(ssl.connect(host, port, { cafile = cert }, 10))
+  local conn = assert(ssl.connect(host, port, { cafile = cert }, 10))
   conn:settimeout(10)
   local function exchange(line)
     assert(conn:send(line .. "\n"))
@@ -82,6 +82,7 @@ local function client(host, port, lines)
   else
     for l in io.lines() do exchange(l) end
   end
+  conn:close()
 end
 
 local mode = arg[1]
