@@ -188,6 +188,18 @@ function H.isint(v, what)
   end
 end
 
+-- A float where the language has an integer subtype (5.3 on); before it
+-- every number is a float, and an integral value is no less one.
+local INTSUB = tonumber(_VERSION:match("%d+%.%d+")) >= 5.3
+function H.isfloat(v, what)
+  local msg = (what or "value") .. " should be a float, got " .. tostring(v)
+  if INTSUB then
+    luassert.equal("float", math.type(v), msg)
+  else
+    luassert.equal("number", type(v), msg)
+  end
+end
+
 -- H.closing(fn, a, b, ...): fn(a, b, ...) with each argument held by a
 -- to-be-closed variable (`local x <close> = a`) where the language has them
 -- (5.4 on); elsewhere their __close metamethods run after fn, last first, as

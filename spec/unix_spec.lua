@@ -51,7 +51,7 @@ end
 local isint = H.isint
 
 local function isfloat(v, what)
-  assert.equal("float", math.type(v), (what or "value") .. " should be a float, got " .. tostring(v))
+  H.isfloat(v, what)
 end
 
 -- Asserts that `...` is exactly nil, err.
