@@ -3,6 +3,7 @@
 #include "wposix.h"
 #include <iphlpapi.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -408,6 +409,13 @@ int wposix_poll(struct wposix_pollfd *fds, nfds_t n, int ms) {
     }
     if (w != small) { free(w); free(idx); }
     return r == SOCKET_ERROR ? -1 : r;
+}
+
+int wposix_ppoll(struct wposix_pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask) {
+    (void) mask;
+    if (ts == NULL) return wposix_poll(fds, n, -1);
+    double ms = ceil((double) ts->tv_sec * 1000 + (double) ts->tv_nsec / 1e6);
+    return wposix_poll(fds, n, ms >= (double) INT_MAX ? INT_MAX : (int) ms);
 }
 
 /* ---- descriptors */

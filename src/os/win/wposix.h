@@ -175,6 +175,10 @@ int wposix_sigfillset(sigset_t *set);
 #undef pthread_sigmask
 int wposix_sigmask(int how, const sigset_t *set, sigset_t *old);
 #define pthread_sigmask wposix_sigmask
+/* ppoll's form (a relative timespec, NULL for none; no signal mask on
+ * Windows): WSAPoll counts whole milliseconds, so the limit is rounded up
+ * and a wait never ends before its deadline. */
+int wposix_ppoll(struct wposix_pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask);
 
 /* ---- files: AF_UNIX socket files are reparse points that stat cannot
  * tell from other files (unix.c's stale-socket check then leaves them). */
@@ -205,6 +209,7 @@ char *wposix_strerror(int err);
 #define getnameinfo wposix_getnameinfo
 #define gethostname wposix_gethostname
 #define poll wposix_poll
+#define ppoll wposix_ppoll
 #define close wposix_close
 #define read wposix_read
 #define write wposix_write

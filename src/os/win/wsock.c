@@ -76,7 +76,7 @@ int sock_shutdown(int fd, int how) {
     return shutdown(WSOCK(fd), how) == 0 ? IO_DONE : wsock_err();
 }
 
-int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm, int again) {
+int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, call *c, int again) {
     if (fd < 0) return IO_CLOSED;
     int e = 0, elen = sizeof e;
     int pending = wposix_mark(fd, WPOSIX_CONNECTING, 0);
@@ -99,21 +99,21 @@ int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm
         return err;
     }
     wposix_mark(fd, WPOSIX_CONNECTING, 1);
-    if (timeout_iszero(tm)) return IO_TIMEOUT;
-    err = wait_fd(fd, WAIT_W, tm);
+    if (call_iszero(c)) return IO_TIMEOUT;
+    err = wait_fd(fd, WAIT_W, c);
     if (err != IO_DONE) return err;
     wposix_mark(fd, WPOSIX_CONNECTING, 0);
     if (getsockopt(WSOCK(fd), SOL_SOCKET, SO_ERROR, (char *) &e, &elen) != 0) return wsock_err();
     return e == 0 ? IO_DONE : wposix_errno(e);
 }
 
-int sock_accept(int fd, int *client, timeout *tm) {
+int sock_accept(int fd, int *client, call *c) {
     if (fd < 0) return IO_CLOSED;
     for (;;) {
-        SOCKET c = accept(WSOCK(fd), NULL, NULL);
-        if (c != INVALID_SOCKET) {
-            if (c > (SOCKET) INT_MAX) { closesocket(c); return EMFILE; }
-            *client = (int) c;
+        SOCKET s = accept(WSOCK(fd), NULL, NULL);
+        if (s != INVALID_SOCKET) {
+            if (s > (SOCKET) INT_MAX) { closesocket(s); return EMFILE; }
+            *client = (int) s;
             /* An accepted socket inherits the listener's non-blocking mode
              * on Windows; set it anyway for adopted listeners. */
             sock_setnonblocking(*client);
@@ -122,7 +122,7 @@ int sock_accept(int fd, int *client, timeout *tm) {
         int err = wsock_err();
         if (err == EINTR || err == ECONNABORTED || err == ECONNRESET) continue;   /* a client gave up */
         if (err != EWOULDBLOCK) return err;
-        if ((err = wait_fd(fd, WAIT_R, tm)) != IO_DONE) return err;
+        if ((err = wait_fd(fd, WAIT_R, c)) != IO_DONE) return err;
     }
 }
 
