@@ -134,9 +134,6 @@ $(WIN_OBJ)/%.o: src/%.c src/*.h src/os/win/wposix.h
 $(WIN_OBJ)/os/%.o: src/os/win/%.c src/os/win/wposix.h src/*.h
 	@mkdir -p $(@D)
 	$(WIN_CC) $(WIN_CFLAGS) -std=gnu11 -Isrc/os/win/include -c $< -o $@
-# unix.c compares a socklen_t (int on Windows) with a size_t: pending a cast
-# there (doc/windows.md, "Seam changes").
-$(WIN_OBJ)/unix.o: WIN_CFLAGS += -Wno-sign-compare
 # Only the luaopen functions are exported (ld would export every global).
 # require("socket.unix") looks for socket/unix.dll: a copy of core.dll
 # (a link would not do: Windows would still load it as a module of its own).

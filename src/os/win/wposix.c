@@ -273,18 +273,6 @@ int wposix_connect(int fd, const struct sockaddr *addr, socklen_t len) {
     return 0;
 }
 
-int wposix_send(int fd, const void *data, size_t n, int flags) {
-    int r = send((SOCKET) fd, data, n > INT_MAX ? INT_MAX : (int) n, flags);
-    if (r == SOCKET_ERROR) { wposix_seterrno(); return -1; }
-    return r;
-}
-
-int wposix_recv(int fd, void *data, size_t n, int flags) {
-    int r = recv((SOCKET) fd, data, n > INT_MAX ? INT_MAX : (int) n, flags);
-    if (r == SOCKET_ERROR) { wposix_seterrno(); return -1; }
-    return r;
-}
-
 /* dns.c's reason (aliases, 3.x fidelity) holds here too. */
 struct hostent *wposix_gethostbyname(const char *name) {
     /* cppcheck-suppress gethostbynameCalled */

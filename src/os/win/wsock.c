@@ -144,15 +144,18 @@ int sock_send(void *ctx, const char *data, size_t n, size_t *sent) {
     return err;
 }
 
-int sock_recv(void *ctx, char *data, size_t n, size_t *got) {
-    int fd = *(int *) ctx;
+int sock_read(int fd, char *data, size_t n, size_t *got) {
     *got = 0;
     if (fd < 0) return IO_CLOSED;
     int r = recv(WSOCK(fd), data, wsock_len(n), 0);
-    if (r > 0) { *got = (size_t) r; return IO_DONE; }
-    if (r == 0) return IO_CLOSED;
+    if (r >= 0) { *got = (size_t) r; return IO_DONE; }
     int err = wsock_err();
-    if (err == EWOULDBLOCK) return IO_WANTREAD;
+    return err == EWOULDBLOCK ? IO_WANTREAD : err;
+}
+
+int sock_recv(void *ctx, char *data, size_t n, size_t *got) {
+    int err = sock_read(*(int *) ctx, data, n, got);
+    if (err == IO_DONE && *got == 0) return IO_CLOSED;
     if (err == ECONNRESET || err == ECONNABORTED || err == ENETRESET) return IO_CLOSED;
     return err;
 }
@@ -213,40 +216,4 @@ int sock_disconnect(int fd) {
     ss.ss_family = (ADDRESS_FAMILY) fam;
     int len = fam == AF_INET6 ? (int) sizeof(struct sockaddr_in6) : (int) sizeof(struct sockaddr_in);
     return connect(WSOCK(fd), (struct sockaddr *) &ss, len) == 0 ? IO_DONE : wsock_err();
-}
-
-const char *sock_ioerror(void *ctx, int err) {
-    (void) ctx;
-    return sock_strerror(err);
-}
-
-const char *sock_strerror(int err) {
-    switch (err) {
-        case IO_DONE: return NULL;
-        case IO_TIMEOUT: case IO_WANTREAD: case IO_WANTWRITE: case ETIMEDOUT: return "timeout";
-        case IO_CLOSED: case EPIPE: case ECONNRESET: case ECONNABORTED: return "closed";
-        case EADDRINUSE: return "address already in use";
-        case EISCONN: return "already connected";
-        case EACCES: return "permission denied";
-        case ECONNREFUSED: return "connection refused";
-        default: return err > 0 ? wposix_strerror(err) : "unknown error";
-    }
-}
-
-/* Windows' getaddrinfo returns Winsock codes (EAI_NONAME is
- * WSAHOST_NOT_FOUND, ...); the texts are those of glibc. */
-const char *sock_gaistrerror(int err) {
-    switch (err) {
-        case 0: return NULL;
-        case EAI_AGAIN: return "temporary failure in name resolution";
-        case EAI_BADFLAGS: return "invalid value for ai_flags";
-        case EAI_FAIL: return "non-recoverable failure in name resolution";
-        case EAI_FAMILY: return "ai_family not supported";
-        case EAI_MEMORY: return "memory allocation failure";
-        case EAI_NONAME: case WSANO_DATA: return "host or service not provided, or not known";
-        case EAI_SERVICE: return "service not supported for socket type";
-        case EAI_SOCKTYPE: return "ai_socktype not supported";
-        case EAI_ADDRFAMILY: return "Address family for hostname not supported";
-        default: return wposix_gaistrerror(err);
-    }
 }

@@ -2,8 +2,7 @@
 #define NETSOCKET_WSSL_H
 /* The Windows side of the OS seam for socket.ssl.core (force-included
  * into the files of src/ssl by mk/windows.mk, instead of wposix.h): the
- * BIO's send and recv set errno, and the default trust store is Windows'. */
-#define WPOSIX_SENDRECV
+ * default trust store is Windows'. */
 #include "wposix.h"
 /* Not <openssl/ssl.h>: a file that suppresses OpenSSL's deprecation
  * warnings must include it first itself. */
