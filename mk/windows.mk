@@ -135,13 +135,16 @@ $(WIN_OBJ)/os/%.o: src/os/win/%.c src/os/win/wposix.h src/*.h
 	@mkdir -p $(@D)
 	$(WIN_CC) $(WIN_CFLAGS) -std=gnu11 -Isrc/os/win/include -c $< -o $@
 # Only the luaopen functions are exported (ld would export every global).
-# require("socket.unix") looks for socket/unix.dll: a copy of core.dll
-# (a link would not do: Windows would still load it as a module of its own).
+# require("socket.unix") looks for socket/unix.dll, and socket.pipe for
+# socket/winpipe.dll (Windows named pipes, src/os/win/wpipe.c): copies of
+# core.dll (a link would not do: Windows would still load it as a module of
+# its own).
 $(WIN_CMOD)/socket/core.dll: $(WIN_CORE_OBJ) $(WIN_BIN)/lua54.dll
 	@mkdir -p $(@D)
-	printf 'EXPORTS\nluaopen_socket_core\nluaopen_socket_unix\n' > $(WIN_OBJ)/core.def
+	printf 'EXPORTS\nluaopen_socket_core\nluaopen_socket_unix\nluaopen_socket_winpipe\n' > $(WIN_OBJ)/core.def
 	$(WIN_CC) $(WIN_CORE_OBJ) $(WIN_OBJ)/core.def $(WIN_MODLD) $(WIN_SYSLIBS) -o $@
 	cp $@ $(@D)/unix.dll
+	cp $@ $(@D)/winpipe.dll
 
 # ---- socket.ssl.core: src/ssl/ over the static mingw OpenSSL, with its
 # own copies of the engine objects (as on Linux) and wssl.h as its seam.
