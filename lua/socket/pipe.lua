@@ -73,7 +73,9 @@ if haswin then
     if type(name) ~= "string" then
       error(("bad argument #1 to '%s' (string expected, got %s)"):format(fname, type(name)), 3)
     end
-    if name:sub(1, 1) == "@" then name = name:sub(2) end
+    if name:sub(1, 1) == "@" then return name:sub(2) end
+    -- a pipe name may not hold a backslash: a path's become slashes
+    if name:sub(1, 9) ~= "\\\\.\\pipe\\" then name = name:gsub("\\", "/") end
     return name
   end
 
