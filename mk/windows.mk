@@ -27,7 +27,7 @@ WIN_DEFS   = -D_WIN32_WINNT=0x0601 -DWINVER=0x0601 -D__USE_MINGW_ANSI_STDIO=1
 WIN_CFLAGS = -std=c11 -O2 -g $(WIN_DEFS) $(WARN) -I$(WIN_SRC)/lua
 WIN_MODLD  = -shared -L$(WIN_BIN) -llua54 -static-libgcc
 
-.PHONY: windows windows-deps windows-lua windows-openssl windows-busted windows-mime windows-certs demo-windows \
+.PHONY: windows windows-deps windows-lua windows-openssl windows-busted windows-mime windows-certs demo-windows windows-rock \
         windows-core windows-ssl windows-lmods test-windows clean-windows
 
 windows: windows-deps windows-lua windows-mime windows-core windows-ssl windows-lmods
@@ -204,3 +204,16 @@ demo-windows: windows
 	    -keyout $(WIN_DEMO_TLS)/key.pem -out $(WIN_DEMO_TLS)/cert.pem 2>/dev/null
 	@$(WIN_TESTENV) TLS_ECHO_DIR='$(call WIN_DOS,$(WIN_DEMO_TLS))' \
 	    $(WINE) $(WIN_BIN)/lua.exe samples/demo.lua echo daytime pipe tls
+
+# ---- the rockspecs' Windows build (tools/winbuild.lua: no GNU make there),
+# run with the cross compiler into a fresh tree, then loaded under Wine.
+WIN_ROCK = $(WIN)/rock
+windows-rock: windows
+	@rm -rf build-rock $(WIN_ROCK)
+	@lua5.4 tools/winbuild.lua build core $(WIN_CC) $(WIN_SRC)/lua $(WIN_BIN) lua54 >/dev/null
+	@lua5.4 tools/winbuild.lua build ssl $(WIN_CC) $(WIN_SRC)/lua $(WIN_BIN) lua54 $(WIN_SSL) >/dev/null
+	@lua5.4 tools/winbuild.lua install core $(WIN_ROCK)/lib $(WIN_ROCK)/lua
+	@lua5.4 tools/winbuild.lua install ssl $(WIN_ROCK)/lib $(WIN_ROCK)/lua
+	@rm -rf build-rock
+	@$(WINE_ENV) LUA_PATH='$(call WIN_DOS,$(WIN_ROCK))\lua\?.lua;;' \
+	    LUA_CPATH='$(call WIN_DOS,$(WIN_ROCK))\lib\?.dll;;' $(WINE) $(WIN_BIN)/lua.exe spec/windows/rockcheck.lua
