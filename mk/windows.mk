@@ -173,7 +173,7 @@ $(WIN_CMOD)/socket/ssl/core.dll: $(WIN_SSL_OBJ) $(WIN_BIN)/lua54.dll
 WIN_SPECS  ?= spec
 # One busted per spec file, each bounded (scripts/run-specs.sh): a file that
 # hangs or crashes under Wine counts as one failure and the run goes on.
-WIN_SPEC_TIMEOUT ?= 300
+WIN_SPEC_TIMEOUT ?= 120
 WIN_HELPER ?= spec/setup.lua
 WIN_EXCLUDE_TAGS ?= linux
 WIN_DOS     = $(WIN_PATH)\$(subst /,\,$(1))
@@ -189,7 +189,11 @@ WIN_CERTS = $(WIN)/certs
 windows-certs: all
 	@rm -rf $(WIN_CERTS) && mkdir -p $(WIN_CERTS)
 	@$(TEST_ENV) $(LUA) spec/windows/mkcerts.lua $(WIN_CERTS)
+# One wineserver for the whole run (-p: it stays 30 s after its last
+# client), so no spec's start races one that is shutting down.
+WINESERVER ?= /usr/lib/wine/wineserver64
 test-windows: windows windows-busted windows-certs
+	@$(WINESERVER) -p30 2>/dev/null || true
 	@$(WIN_TESTENV) NETSOCKET_CERTS='$(call WIN_DOS,$(WIN_CERTS))' \
 	    $(if $(filter 1,$(words $(WIN_SPECS))),SPEC_TIMEOUT=$(WIN_SPEC_TIMEOUT)) sh scripts/run-specs.sh \
 	    $(WINE) $(WIN_BIN)/lua.exe $(WIN)/busted-run.lua \

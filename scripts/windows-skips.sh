@@ -19,7 +19,13 @@ printf '%s\n' "$list" | grep ': ' | grep -o '#[a-z0-9_]*' | grep -v "^#\($(echo 
         '#strace') what="traces system calls (strace)" ;;
         '#epoll') what="needs epoll" ;;
         '#fork') what="forks" ;;
-        '#linuxonly') what="tests a Linux-only option or behaviour" ;;
+        '#linuxonly') what="tests a Linux-only option, interface or path" ;;
+        '#signals') what="sends POSIX signals (SIGPIPE, SIGALRM, SIGSTOP)" ;;
+        '#subms') what="needs sub-millisecond waits (WSAPoll counts whole ms)" ;;
+        '#cpuclock') what="measures CPU time with os.clock (wall time on Windows)" ;;
+        '#outq') what="needs the kernel's unsent byte count (SIOCOUTQ: getpending, drain)" ;;
+        '#soerror') what="needs getoption('error') to clear the error (Winsock keeps it)" ;;
+        '#icmp') what="needs ICMP port-unreachable errors (Wine reports none)" ;;
         *) what="tagged $why" ;;
     esac
     echo "  $count: $what"

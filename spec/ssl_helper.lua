@@ -175,7 +175,18 @@ function S.spawnlua(code, ...)
   f:write("local socket = require('socket')\nlocal ssl = require('socket.ssl')\nlocal arg = {",
     table.concat(args, ","), "}\nio.stdout:setvbuf('line')\n", code)
   f:close()
-  local h = S.spawn("timeout 60 " .. H.LUA .. " " .. q(script))
+  local h
+  if H.WINDOWS then       -- cmd.exe: no sh, no PID to kill (the children end themselves)
+    local p = assert(io.popen(H.cmdline(H.quote(H.LUA) .. " " .. H.quote(script) .. " 2>&1"), "r"))
+    h = { line = function() return p:read("l") end, kill = function() end }
+    function h.rest()
+      local out = p:read("a")
+      p:close()
+      return out
+    end
+  else
+    h = S.spawn("timeout 60 " .. H.LUA .. " " .. q(script))
+  end
   local rest = h.rest
   function h.rest()
     local out = rest()

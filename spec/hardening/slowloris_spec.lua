@@ -98,7 +98,7 @@ local function answer(conn)
   conn:close()
 end
 
-describe("hardening: slow-loris clients against a TLS server", function()
+describe("hardening: slow-loris clients against a TLS server #linux #shell", function()
   it("a blocking accept() loop on a setssl server: each loris costs the server's timeout once, then real clients are served", function()
     if not hasssl then return pending("socket.ssl not built") end
     local srv, port = server(false, 0.5)

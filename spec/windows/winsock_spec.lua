@@ -147,4 +147,21 @@ describe("winsock layer", function()
       assert.same({ "success", "127.0.0.1" }, got, "attempt " .. attempt)
     end
   end)
+
+  it("lists the loopback address as loopback, with its netmask (localaddresses)", function()
+    local found
+    for _, e in ipairs(assert(socket.dns.localaddresses("inet"))) do
+      if e.addr == "127.0.0.1" then found = e end
+    end
+    assert.is_table(found)
+    assert.is_true(found.loopback)
+    assert.is_true(found.up)
+    assert.equal("255.0.0.0", found.netmask)
+  end)
+
+  it("refuses IPv6 options on an IPv4 socket, as Linux does", function()
+    local t = socket.tcp4()
+    assert.same({ nil, "setsockopt failed" }, { t:setoption("ipv6-v6only", true) })
+    t:close()
+  end)
 end)
