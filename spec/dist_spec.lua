@@ -18,7 +18,7 @@ end
 local describe_rocks = V ~= "5.5" and describe
   or function(name) pending(name .. ": Debian's LuaRocks 3.8 does not know Lua 5.5") end
 
-describe_rocks("make dist", function()
+describe_rocks("make dist #linux #shell", function()
   local dist, tree, empty
   setup(function()
     dist, tree, empty = tempdir(), tempdir(), tempdir()

@@ -72,7 +72,7 @@ end
 local describe_rocks = ROCKS and describe
   or function(name) pending(name .. ": Debian's LuaRocks 3.8 does not know Lua 5.5 (make install below)") end
 
-describe_rocks("luarocks make", function()
+describe_rocks("luarocks make #linux #shell", function()
   local tree, empty_server, make_out, make_ok
 
   setup(function()

@@ -109,7 +109,7 @@ describe("samples/pipe_chat.lua", function()
     local path = tmppath()
     local srv = start_server(path)
     assert.equal("ready " .. path, srv.first)
-    assert.is_true(exists(path))
+    assert.is_true(H.WINDOWS or exists(path))   -- (a Windows named pipe has no file)
     local a, b = two_clients(path)
 
     local bytes = {}
@@ -229,7 +229,7 @@ describe("samples/pipe_chat.lua", function()
     assert.equal(1, code)
     assert.equal("server: address already in use\n", (second.first or "") .. "\n" .. out)
     -- the first server survived the probe connection and still relays
-    assert.is_true(exists(path))
+    assert.is_true(H.WINDOWS or exists(path))   -- (a Windows named pipe has no file)
     local a, b = two_clients(path)
     assert.equal(3, a:send("x\r\n"))
     assert.equal("x\r\n", b:receive("*L"))
