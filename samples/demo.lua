@@ -160,7 +160,8 @@ end
 
 local function pipechat()
   step(3, "named pipe: samples/pipe_chat.lua",
-    "a chat server on a unix socket file (on Windows, a named pipe); this script and a pipe_chat client talk through it")
+    "a chat server on a unix socket file (on Windows, a named pipe); this script and a pipe_chat client"
+      .. " talk through it")
   local dir = tmpdir()
   local path = dir .. "/chat.sock"
   local server = spawn(("%s %s/pipe_chat.lua server %s 10"):format(lua, here, q(path)))

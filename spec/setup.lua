@@ -9,5 +9,5 @@ assert(tostring(socket._IMPL):match("^netsocket "), "not netsocket: " .. tostrin
 -- Windows (make test-windows): the C runtime's tmpnam names files in the
 -- root of the current drive; the specs' temporary files go to %TEMP%.
 if package.config:sub(1, 1) == "\\" then
-  os.tmpname = require("helper").tmpname
+  rawset(os, "tmpname", require("helper").tmpname)
 end

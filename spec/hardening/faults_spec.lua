@@ -523,7 +523,8 @@ print("END")
 
   -- A SIGALRM handler runs every 2 ms: every poll, epoll_wait and nanosleep
   -- fails with EINTR many times per wait.
-  it("a caught SIGALRM every 2 ms: EINTR never surfaces and never shortens or lengthens a timeout (" .. NWAITS .. " kinds of wait) #linux #signals", function()
+  it("a caught SIGALRM every 2 ms: EINTR never surfaces and never shortens or lengthens a timeout ("
+      .. NWAITS .. " kinds of wait) #linux #signals", function()
     local dir = os.tmpname(); os.remove(dir); assert(os.execute("mkdir " .. q(dir)))
     local ok, err = pcall(run, function(cmd) return "timeout 40 " .. cmd .. "; echo \"EXIT $?\"" end, sigtick(dir), 10)
     H.sh("rm -rf " .. q(dir))
