@@ -189,6 +189,9 @@ WIN_CERTS = $(WIN)/certs
 windows-certs: all
 	@rm -rf $(WIN_CERTS) && mkdir -p $(WIN_CERTS)
 	@$(TEST_ENV) $(LUA) spec/windows/mkcerts.lua $(WIN_CERTS)
+# The specs' temporary files (spec/helper.lua's H.tmpname: %TEMP%\ns<n>-<n>.*),
+# removed after the run: not every spec removes what os.tmpname made.
+WIN_TEMP = $${WINEPREFIX:-$$HOME/.wine}/drive_c/users/$$(id -un)/Temp
 # One wineserver for the whole run (-p: it stays 30 s after its last
 # client), so no spec's start races one that is shutting down.
 WINESERVER ?= /usr/lib/wine/wineserver64
@@ -198,7 +201,8 @@ test-windows: windows windows-busted windows-certs
 	    $(if $(filter 1,$(words $(WIN_SPECS))),SPEC_TIMEOUT=$(WIN_SPEC_TIMEOUT)) sh scripts/run-specs.sh \
 	    $(WINE) $(WIN_BIN)/lua.exe $(WIN)/busted-run.lua \
 	    $(if $(WIN_HELPER),--helper=$(WIN_HELPER)) --exclude-tags=$(WIN_EXCLUDE_TAGS) $(WIN_SPECS); \
-	rc=$$?; $(TEST_ENV) sh scripts/windows-skips.sh $(WIN_EXCLUDE_TAGS) $(WIN_SPECS); exit $$rc
+	rc=$$?; $(TEST_ENV) sh scripts/windows-skips.sh $(WIN_EXCLUDE_TAGS) $(WIN_SPECS); \
+	rm -rf $(WIN_TEMP)/ns[0-9]*; exit $$rc
 
 clean-windows:
 	rm -rf $(WIN) $(WIN_SSL)
