@@ -126,6 +126,21 @@ describe("socket.pipe on Windows named pipes", function()
     assert.has_error(function() pipe.bind(42) end, "bad argument #1 to 'bind' (string expected, got number)")
   end)
 
+  it("after the peer closed: its last bytes, then 'closed' for receive and soon for send", function()
+    local _, c, a = trio()
+    c:send("last words\n")
+    c:close()
+    assert.equal("last words", a:receive())
+    assert.same({ nil, "closed", "" }, { a:receive() })
+    local sent, err
+    for _ = 1, 50 do                      -- the first sends may still be taken
+      sent, err = a:send("anyone?\n")
+      if not sent then break end
+      socket.sleep(0.02)
+    end
+    assert.same({ nil, "closed" }, { sent, err })
+  end)
+
   it("is a real named pipe: cmd.exe's echo, redirected to it, is a client", function()
     local n = name()
     local srv = track(assert(pipe.bind(n)))

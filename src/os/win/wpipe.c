@@ -67,19 +67,27 @@ static DWORD WINAPI wpipe_up(void *arg) {
     return 0;
 }
 
-/* Socket -> pipe, until the Lua side closes its end; then the link is
- * torn down. After the peer closed, what the Lua side sends is dropped. */
+/* Socket -> pipe, until the Lua side closes its end or a write finds the
+ * pipe broken (the peer closed); then the link is torn down. In the second
+ * case the bridge's socket closes with the Lua side's bytes unread, so the
+ * Lua side's next send fails ("closed"), as a send to a closed unix peer
+ * does; what the peer had sent was forwarded before (the up thread ends
+ * first). */
 static DWORD WINAPI wpipe_down(void *arg) {
     wpipe_link *k = arg;
     HANDLE ev = CreateEventA(NULL, TRUE, FALSE, NULL);
     char *buf = malloc(WPIPE_BUF);
-    int broken = ev == NULL || buf == NULL;
-    for (;;) {
-        int r = recv(k->sock, buf != NULL ? buf : (char *) &broken, buf != NULL ? WPIPE_BUF : 1, 0);
-        if (r <= 0) break;
-        if (!broken && wpipe_io(k->pipe, buf, (DWORD) r, 1, ev) < 0) broken = 1;
+    int broken = 0;
+    if (ev != NULL && buf != NULL) {
+        for (;;) {
+            int r = recv(k->sock, buf, WPIPE_BUF, 0);
+            if (r <= 0) break;
+            if (wpipe_io(k->pipe, buf, (DWORD) r, 1, ev) < 0) { broken = 1; break; }
+        }
     }
-    CancelIoEx(k->pipe, NULL);       /* ends the up thread's read */
+    /* A broken pipe also ends the up thread's read by itself, after the
+     * peer's last bytes; otherwise the read is cancelled. */
+    if (!broken) CancelIoEx(k->pipe, NULL);
     WaitForSingleObject(k->up, INFINITE);
     CloseHandle(k->up);
     /* CloseHandle, not DisconnectNamedPipe: the peer may still read what
