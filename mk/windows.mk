@@ -41,6 +41,11 @@ WIN_LUA_LIB = lapi lcode lctype ldebug ldo ldump lfunc lgc llex lmem lobject lop
               lcorolib ldblib liolib lmathlib loadlib loslib lstrlib ltablib lutf8lib linit
 windows-lua: windows-deps $(WIN_BIN)/lua.exe
 
+# The sources appear when windows-deps has run (make -j must not look first);
+# precious: make would delete them as intermediate files of this rule.
+$(WIN_SRC)/lua/%.c: | windows-deps ;
+.PRECIOUS: $(WIN_SRC)/lua/%.c
+
 $(WIN_OBJ)/lua/%.o: $(WIN_SRC)/lua/%.c
 	@mkdir -p $(@D)
 	$(WIN_CC) -O2 -std=gnu99 -DLUA_COMPAT_5_3 -DLUA_BUILD_AS_DLL -c $< -o $@
