@@ -32,6 +32,15 @@ build = {
       LUA = "$(LUA)",
       BUILD = "build-rock",
    },
+   -- Windows (MSYS2/mingw-w64; MSVC on paper): no GNU make there, so
+   -- tools/winbuild.lua compiles and installs (doc/windows.md).
+   platforms = {
+      windows = {
+         type = "command",
+         build_command = [[$(LUA) tools/winbuild.lua build core "$(CC)" "$(LUA_INCDIR)" "$(LUA_LIBDIR)" "$(LUALIB)"]],
+         install_command = [[$(LUA) tools/winbuild.lua install core "$(LIBDIR)" "$(LUADIR)"]],
+      },
+   },
 }
 -- The suite needs the build tree in its child processes' environment too,
 -- which `make test` sets up; `luarocks test` runs exactly that.

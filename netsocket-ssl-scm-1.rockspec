@@ -49,6 +49,15 @@ build = {
       OPENSSL_LIBDIR = "$(OPENSSL_LIBDIR)",
       BUILD = "build-rock-ssl",
    },
+   -- Windows (MSYS2/mingw-w64; MSVC on paper): no GNU make there, so
+   -- tools/winbuild.lua compiles and installs (doc/windows.md).
+   platforms = {
+      windows = {
+         type = "command",
+         build_command = [[$(LUA) tools/winbuild.lua build ssl "$(CC)" "$(LUA_INCDIR)" "$(LUA_LIBDIR)" "$(LUALIB)" "$(OPENSSL_DIR)"]],
+         install_command = [[$(LUA) tools/winbuild.lua install ssl "$(LIBDIR)" "$(LUADIR)"]],
+      },
+   },
 }
 test = {
    type = "command",

@@ -11,7 +11,7 @@ local function sh(cmd)
   return ok, out
 end
 
-describe("build", function()
+describe("build #linux #shell", function()
   for _, cc in ipairs({ "gcc", "clang" }) do
     it("compiles with -Wall -Wextra -Werror under " .. cc .. " and exports only luaopen_*", function()
       local dir = os.tmpname()
@@ -39,7 +39,7 @@ describe("build", function()
   end)
 end)
 
-describe("samples", function()
+describe("samples #linux #shell", function()
   it("make demo's tour runs every sample step over loopback, stops them all, and exits 0", function()
     local t0 = require("socket").gettime()
     local ok, out = sh(("cd %q && timeout 120 %s samples/demo.lua"):format(root, H.LUA))
@@ -99,7 +99,7 @@ describe("samples", function()
   end)
 end)
 
-describe("make env", function()
+describe("make env #linux #shell", function()
   local function env(lua)
     local ok, out = sh(("env -u MAKEFLAGS -u MAKELEVEL -u BUILD make -s --no-print-directory -C %q env LUA=%s"):format(root, lua))
     assert.is_true(ok, out)

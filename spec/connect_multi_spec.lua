@@ -26,7 +26,7 @@ local function listener(host)
   return s, port
 end
 
-describe("connect over a name with an IPv6 and an IPv4 address", function()
+describe("connect over a name with an IPv6 and an IPv4 address #linux #linuxonly", function()
   before_each(function()
     if not usable then pending("needs `unshare -m` and mount (root)") end
   end)

@@ -18,7 +18,7 @@ end
 local describe_rocks = V ~= "5.5" and describe
   or function(name) pending(name .. ": Debian's LuaRocks 3.8 does not know Lua 5.5") end
 
-describe_rocks("make dist", function()
+describe_rocks("make dist #linux #shell", function()
   local dist, tree, empty
   setup(function()
     dist, tree, empty = tempdir(), tempdir(), tempdir()
@@ -27,7 +27,7 @@ describe_rocks("make dist", function()
     for _, d in ipairs({dist, tree, empty}) do if d then H.sh("rm -rf " .. q(d)) end end
   end)
 
-  it("makes two source rocks that luarocks installs offline, and they load from that tree", function()
+  it("makes two source rocks that luarocks installs offline, and they load from that tree #linux #shell", function()
     local _, git = H.sh("cd " .. q(ROOT) .. " && git rev-parse --git-dir")
     if not git then return pending("not a git checkout: make dist packs HEAD") end
     local out, ok = H.sh("make --no-print-directory -C " .. q(ROOT) .. " dist DIST=" .. q(dist))

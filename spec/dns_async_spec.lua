@@ -298,7 +298,7 @@ describe("socket.dns.resolve (§11)", function()
   end)
 
   describe("resources", function()
-    it("2000 dropped objects, finished or not, leave no fd and no thread behind", function()
+    it("2000 dropped objects, finished or not, leave no fd and no thread behind #linux #proc", function()
       collectgarbage()
       collectgarbage()
       -- earlier tests may still have workers finishing: start from quiet
@@ -395,7 +395,7 @@ describe("socket.dns.localaddresses (§11)", function()
     return false
   end
 
-  it("lists lo's 127.0.0.1 with every field", function()
+  it("lists lo's 127.0.0.1 with every field #linux #linuxonly", function()
     local list = assert(dns.localaddresses())
     assert.is_true(has(list, { interface = "lo", family = "inet", addr = "127.0.0.1",
                                netmask = "255.0.0.0", up = true, loopback = true }))

@@ -35,7 +35,7 @@ local function updates(err)
   return list
 end
 
-describe("samples/get.lua", function()
+describe("samples/get.lua #linux #shell", function()
   after_each(HH.cleanup)
 
   it("writes a multi-MB body with a Content-Length to stdout, with progress 'got / total' on stderr", function()

@@ -5,6 +5,61 @@ local H = {}
 
 H.LUA = os.getenv("NETSOCKET_LUA") or "lua5.4"
 
+-- Windows (make test-windows, under Wine): no POSIX shell, no /proc, no
+-- timeout(1). Specs that need those are tagged #linux (with a second tag
+-- saying why: see spec/README.md); the helpers below work on both.
+H.WINDOWS = package.config:sub(1, 1) == "\\"
+
+-- A word of a command line, quoted for the system's shell.
+function H.quote(s)
+  s = tostring(s)
+  if H.WINDOWS then return '"' .. s:gsub('"', '\\"') .. '"' end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+-- A command line for io.popen: cmd.exe strips the outer quotes of /c's
+-- command, so a line that starts with a quoted word is quoted once more.
+local function cmdline(line)
+  if H.WINDOWS then return '"' .. line .. '"' end
+  return line
+end
+H.cmdline = cmdline
+
+-- A fresh temporary file name (os.tmpname on Windows names a file in the
+-- root of the current drive).
+local tmpseq = 0
+function H.tmpname()
+  if not H.WINDOWS then return os.tmpname() end
+  tmpseq = tmpseq + 1
+  local dir = os.getenv("TEMP") or os.getenv("TMP") or "."
+  local name = ("%s\\ns%d-%d.tmp"):format(dir, H.pid(), tmpseq)
+  local f = io.open(name, "w")            -- made, as tmpname's file is
+  if f then f:close() end
+  return name
+end
+
+-- A fresh temporary directory, and its removal with everything in it.
+function H.mktempdir()
+  if not H.WINDOWS then
+    local p = assert(io.popen("mktemp -d"))
+    local d = p:read("l")
+    p:close()
+    return assert(d, "mktemp -d failed")
+  end
+  local d = H.tmpname():gsub("%.tmp$", ".d")
+  local p = assert(io.popen(cmdline("mkdir " .. H.quote(d) .. " 2>&1")))
+  p:read("a")
+  p:close()
+  return d
+end
+
+function H.rmtree(dir)
+  if not dir or dir == "" or dir == "/" then return end
+  local cmd = H.WINDOWS and ("rmdir /s /q " .. H.quote(dir)) or ("rm -rf " .. H.quote(dir))
+  local p = io.popen(cmdline(cmd .. " 2>&1"))
+  if p then p:read("a"); p:close() end
+end
+
 -- A listening server on 127.0.0.1 with an OS-chosen port.
 function H.server(host)
   local s = assert(socket.bind(host or "127.0.0.1", 0))
@@ -27,11 +82,11 @@ end
 function H.child(code, ...)
   local args = {}
   for i, a in ipairs({...}) do args[i] = string.format("%q", tostring(a)) end
-  local script = os.tmpname()
+  local script = H.tmpname()
   local f = assert(io.open(script, "w"))
   f:write("local socket = require('socket')\nlocal arg = {", table.concat(args, ","), "}\n", code)
   f:close()
-  local p = assert(io.popen(H.LUA .. " " .. script .. " 2>&1", "r"))
+  local p = assert(io.popen(cmdline(H.quote(H.LUA) .. " " .. H.quote(script) .. " 2>&1"), "r"))
   return {
     wait = function()
       local out = p:read("a")
@@ -61,6 +116,7 @@ end
 
 -- Number of open descriptors of this process (Linux).
 function H.fdcount()
+  if H.WINDOWS then return nil end       -- no /proc: callers compare nil with nil
   -- Pipes are left out: `ls` may or may not see the end of this very popen.
   local p = io.popen("ls -l /proc/" .. H.pid() .. "/fd | grep -c -e '-> [^p]'")
   local n = tonumber(p:read("a"))
@@ -68,7 +124,12 @@ function H.fdcount()
   return n
 end
 
+local winpid
 function H.pid()
+  if H.WINDOWS then   -- no getpid from Lua: a number unlikely to repeat
+    winpid = winpid or math.floor(socket.gettime() * 1000) % 1000000 + math.random(0, 999) * 1000000
+    return winpid
+  end
   local f = assert(io.open("/proc/self/stat"))
   local s = f:read("l")
   f:close()
@@ -82,6 +143,11 @@ end
 -- prefix can change the child's limits first (e.g. "ulimit -Sn 4096 &&").
 -- `code` sees `socket` and `arg` as in H.child. Returns the same handle.
 function H.childsh(prefix, code, ...)
+  if H.WINDOWS then   -- a timeout(1) bound is dropped: the specs bound their children too
+    prefix = prefix:gsub("^timeout %d+%s*", "")
+    assert(prefix == "", "H.childsh: a shell prefix needs a POSIX shell (tag the test #linux)")
+    return H.child(code, ...)
+  end
   local args = {}
   for i, a in ipairs({...}) do args[i] = string.format("%q", tostring(a)) end
   local script = os.tmpname()
@@ -105,8 +171,9 @@ end
 -- and the port.
 local ROOT = debug.getinfo(1, "S").source:match("^@(.-)spec/[^/]*$") or ""
 function H.sample(name, args, pattern)
-  local path = "'" .. (ROOT .. "samples/" .. name):gsub("'", "'\\''") .. "'"
-  local p = assert(io.popen(("timeout 60 %s %s %s 2>&1"):format(H.LUA, path, args)))
+  local path = H.quote(ROOT .. "samples/" .. name)
+  local line = ("%s %s %s 2>&1"):format(H.quote(H.LUA), path, args)
+  local p = assert(io.popen(H.WINDOWS and cmdline(line) or "timeout 60 " .. line))
   local first = p:read("l")
   local port = tonumber(first and first:match(pattern))
   assert(port, "unexpected first line: " .. tostring(first))
@@ -122,7 +189,13 @@ end
 
 -- Runs a shell command; returns its stdout+stderr and whether it exited 0.
 function H.sh(cmd)
-  local p = assert(io.popen("(" .. cmd .. ") 2>&1", "r"))
+  -- cmd.exe: no timeout(1) (Windows' timeout is a sleep), no ( ) around
+  -- a command that starts with a quoted word, and "" quotes, not ''
+  if H.WINDOWS then
+    cmd = cmd:gsub("^timeout %d+ ", ""):gsub("'([^']*)'", '"%1"')
+    cmd = cmdline(cmd .. " 2>&1")
+  else cmd = "(" .. cmd .. ") 2>&1" end
+  local p = assert(io.popen(cmd, "r"))
   local out = p:read("a")
   local ok = p:close()
   return out, ok == true

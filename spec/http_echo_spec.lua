@@ -37,7 +37,7 @@ local function curl(args)
 end
 
 describe("samples/http_echo.lua", function()
-  it("echoes curl's GET, POST and chunked requests as text/plain, then stops after its count", function()
+  it("echoes curl's GET, POST and chunked requests as text/plain, then stops after its count #linux #shell", function()
     local p, port = start(4, 20)
     local url = ("http://127.0.0.1:%d"):format(port)
 

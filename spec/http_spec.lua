@@ -518,7 +518,7 @@ describe("socket.http", function()
     end)
   end)
 
-  describe("against python3 -m http.server", function()
+  describe("against python3 -m http.server #linux #shell", function()
     local py, dir, rmdir
     local data = require("ssl_helper").data(300000, 3)
     setup(function()
@@ -565,7 +565,7 @@ describe("socket.http", function()
     end)
   end)
 
-  describe("without socket.ssl", function()
+  describe("without socket.ssl #linux #shell", function()
     it("still serves http://, and https:// gives nil, 'https not available: ...'", function()
       local build = os.getenv("NETSOCKET_BUILD")
       local root = build:match("^(.*)/[^/]+$")

@@ -24,7 +24,7 @@ local function pipe(from, to)
   to:close()
 end
 
-describe("socket.http over https", function()
+describe("socket.http over https #linux #shell", function()
   if not hasssl then
     it("needs socket.ssl", function() pending("socket.ssl is not built here") end)
     return

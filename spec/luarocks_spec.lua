@@ -72,7 +72,7 @@ end
 local describe_rocks = ROCKS and describe
   or function(name) pending(name .. ": Debian's LuaRocks 3.8 does not know Lua 5.5 (make install below)") end
 
-describe_rocks("luarocks make", function()
+describe_rocks("luarocks make #linux #shell", function()
   local tree, empty_server, make_out, make_ok
 
   setup(function()
@@ -89,7 +89,7 @@ describe_rocks("luarocks make", function()
     if empty_server then H.sh("rm -rf " .. q(empty_server)) end
   end)
 
-  it("the rockspec is at the repository root and passes luarocks lint", function()
+  it("the rockspec is at the repository root and passes luarocks lint #linux #shell", function()
     local f = io.open(ROOT .. "/" .. ROCKSPEC)
     assert.is_not_nil(f, ROOT .. "/" .. ROCKSPEC .. " is missing")
     f:close()
@@ -97,7 +97,7 @@ describe_rocks("luarocks make", function()
     assert.is_true(ok, out)
   end)
 
-  it("succeeds offline into a private tree", function()
+  it("succeeds offline into a private tree #linux #shell", function()
     assert.is_true(make_ok, make_out)
     local f = io.open(tree .. "/lib/lua/" .. V .. "/socket/core.so")
     assert.is_not_nil(f, "no socket/core.so in the tree:\n" .. make_out)
@@ -107,7 +107,7 @@ describe_rocks("luarocks make", function()
     f:close()
   end)
 
-  it("installs a module that loads from that tree alone and talks over loopback", function()
+  it("installs a module that loads from that tree alone and talks over loopback #linux #shell", function()
     assert.is_true(make_ok, make_out)
     check_tree(tree, tree .. "/lib/lua/" .. V, tree .. "/share/lua/" .. V)
   end)
@@ -116,7 +116,7 @@ end)
 -- Every version, 5.5 too (which Debian's LuaRocks does not know): the
 -- Makefile's own install into a private tree, for the running interpreter.
 describe("make install LUA=" .. H.LUA, function()
-  it("installs the core, mime and the Lua modules, which load from that tree alone", function()
+  it("installs the core, mime and the Lua modules, which load from that tree alone #linux #shell", function()
     local tree = mktempdir()
     local out, ok = H.sh(("make --no-print-directory -C %s install LUA=%s INST_LIBDIR=%s INST_LUADIR=%s")
       :format(q(ROOT), q(H.LUA), q(tree .. "/lib"), q(tree .. "/share")))

@@ -97,7 +97,7 @@ local function ref_eol(s, marker)
 end
 
 describe("mime module", function()
-  it("loads mime.core from this tree and extends that same table", function()
+  it("loads mime.core from this tree and extends that same table #linux #linuxonly", function()
     local file = package.searchpath("mime.core", package.cpath)
     assert.equal(os.getenv("NETSOCKET_BUILD") .. "/mime/core.so", file)
     assert.equal(core, mime)

@@ -74,7 +74,7 @@ local function fill_backlog(path)
   error("the accept queue never filled")
 end
 
-describe("socket.pipe", function()
+describe("socket.pipe #linux #unixsock", function()
   setup(function()
     local out, ok = H.sh("mktemp -d")
     assert(ok, out)

@@ -463,7 +463,7 @@ describe("socket.select (§6)", function()
   end)
 
   describe("limits (no FD_SETSIZE)", function()
-    it("handles more than 1100 sockets and fds above 1024", function()
+    it("handles more than 1100 sockets and fds above 1024 #linux #limits", function()
       -- Run in a child whose soft fd limit is raised; the hard limit (and so
       -- the child's _SETSIZE) is left alone.
       local child = H.childsh("ulimit -Sn 4096 &&", [[

@@ -93,12 +93,12 @@ describe("constants (§1)", function()
     assert.is_truthy(socket._IMPL:match("^netsocket %d+%.%d+%.%d+"), socket._IMPL)
   end)
 
-  it("_SETSIZE is the integer hard fd limit (ulimit -Hn)", function()
+  it("_SETSIZE is the integer hard fd limit (ulimit -Hn) #linux #limits", function()
     assert.are.equal("integer", math.type(socket._SETSIZE))
     assert.are.equal(hard_nofile(), socket._SETSIZE)
   end)
 
-  it("_SETSIZE is read at load time: a child with a lowered hard limit reports it", function()
+  it("_SETSIZE is read at load time: a child with a lowered hard limit reports it #linux #limits", function()
     local out = H.childsh("ulimit -Sn 1000 && ulimit -Hn 1000 &&",
       "print(math.type(socket._SETSIZE), socket._SETSIZE)"):wait()
     assert.are.equal("integer\t1000\n", out)

@@ -14,7 +14,7 @@ local function tmpdir()
   return d
 end
 
-describe("socket.ssl.core build", function()
+describe("socket.ssl.core build #linux #shell", function()
   for _, cc in ipairs({ "gcc", "clang" }) do
     it("compiles with -Wall -Wextra -Werror under " .. cc .. " and exports only its luaopen", function()
       local dir = tmpdir()
@@ -50,7 +50,7 @@ describe("socket.ssl.core build", function()
   end)
 end)
 
-describe("netsocket-ssl-scm-1.rockspec", function()
+describe("netsocket-ssl-scm-1.rockspec #linux #shell", function()
   local tree, empty, out, ok
   setup(function()
     tree, empty = tmpdir(), tmpdir()

@@ -234,7 +234,7 @@ describe("X509 certificates", function()
     assert.is_false(cert == ca)
   end)
 
-  it("digest: sha1 by default, sha256, sha512, lower-case hex; others unsupported", function()
+  it("digest: sha1 by default, sha256, sha512, lower-case hex; others unsupported #linux #shell", function()
     local function fp(alg)
       local out = H.sh("openssl x509 -in " .. S.q(C.server) .. " -noout -fingerprint -" .. alg)
       return out:match("=([%x:]+)"):gsub(":", ""):lower()

@@ -42,6 +42,10 @@ end
 --   serverenc  server.key encrypted with the password "secret"
 --   dh         ffdhe2048 parameters
 function S.certs()
+  -- Under Wine there is no openssl CLI: make test-windows makes the same
+  -- files on the Linux side first (NETSOCKET_CERTS names their directory).
+  local made = os.getenv("NETSOCKET_CERTS")
+  if made and made ~= "" then return S.certset(made, function() end) end
   local dir = os.tmpname()
   os.remove(dir)
   run("/", "mkdir -p " .. q(dir))
@@ -57,6 +61,11 @@ function S.certs()
     .. "-subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>&1"):format(EC))
   run(dir, "openssl pkey -in server.key -aes256 -passout pass:secret -out serverenc.key 2>&1")
   run(dir, "openssl genpkey -genparam -algorithm DH -pkeyopt group:ffdhe2048 -out dh.pem 2>&1")
+  return S.certset(dir, function() H.sh("rm -rf " .. q(dir)) end)
+end
+
+-- The table S.certs returns, for the files in dir.
+function S.certset(dir, cleanup)
   local c = { dir = dir }
   for _, n in ipairs({ "ca", "server", "expired", "wronghost", "client", "selfsigned" }) do
     c[n] = dir .. "/" .. n .. ".pem"
@@ -64,7 +73,7 @@ function S.certs()
   end
   c.serverenckey = dir .. "/serverenc.key"
   c.dh = dir .. "/dh.pem"
-  function c.cleanup() H.sh("rm -rf " .. q(dir)) end
+  c.cleanup = cleanup
   return c
 end
 
@@ -166,7 +175,18 @@ function S.spawnlua(code, ...)
   f:write("local socket = require('socket')\nlocal ssl = require('socket.ssl')\nlocal arg = {",
     table.concat(args, ","), "}\nio.stdout:setvbuf('line')\n", code)
   f:close()
-  local h = S.spawn("timeout 60 " .. H.LUA .. " " .. q(script))
+  local h
+  if H.WINDOWS then       -- cmd.exe: no sh, no PID to kill (the children end themselves)
+    local p = assert(io.popen(H.cmdline(H.quote(H.LUA) .. " " .. H.quote(script) .. " 2>&1"), "r"))
+    h = { line = function() return p:read("l") end, kill = function() end }
+    function h.rest()
+      local out = p:read("a")
+      p:close()
+      return out
+    end
+  else
+    h = S.spawn("timeout 60 " .. H.LUA .. " " .. q(script))
+  end
   local rest = h.rest
   function h.rest()
     local out = rest()

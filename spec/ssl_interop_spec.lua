@@ -29,7 +29,7 @@ end
 
 local function cert(name) return "-cert " .. q(C[name]) .. " -key " .. q(C[name .. "key"]) end
 
-describe("openssl s_server as the server", function()
+describe("openssl s_server as the server #linux #shell", function()
   it("a default netsocket client verifies it, sends SNI and exchanges data", function()
     local h, port = s_server(cert("server"))
     local t = assert(ssl.connect("localhost", port, { cafile = C.ca }, 10))
@@ -98,7 +98,7 @@ describe("openssl s_server as the server", function()
   end)
 end)
 
-describe("openssl s_client as the client", function()
+describe("openssl s_client as the client #linux #shell", function()
   -- Starts s_client against port; `input` goes to its stdin (it waits for
   -- the server to close: -ign_eof).
   local function s_client(port, opts, input)
@@ -194,7 +194,7 @@ describe("openssl s_client as the client", function()
   end)
 end)
 
-describe("real LuaSec", function()
+describe("real LuaSec #linux #linuxonly", function()
   local function luasec()
     local ok, m = pcall(require, "ssl")
     if ok and type(m) == "table" and m.wrap and not tostring(m._VERSION):find("netsocket") then return m end

@@ -4,7 +4,7 @@ local H = require("helper")
 local build = os.getenv("NETSOCKET_BUILD")
 local root = build:match("^(.*)/[^/]+$")
 
-describe("socket.ssl without socket.ssl.core", function()
+describe("socket.ssl without socket.ssl.core #linux #shell", function()
   it("fails with a message that names the package to install and the command to run", function()
     local dir = os.tmpname()
     os.remove(dir)
@@ -19,7 +19,7 @@ describe("socket.ssl without socket.ssl.core", function()
   end)
 end)
 
-describe("socket._FEATURES.ssl", function()
+describe("socket._FEATURES.ssl #linux #shell", function()
   -- A fresh process: nothing has required socket.ssl yet.
   local function features(cpath)
     local out, ok = H.sh(("LUA_PATH=%q LUA_CPATH=%q %s -e %q 2>&1"):format(root .. "/lua/?.lua", cpath, H.LUA,

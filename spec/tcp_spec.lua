@@ -593,7 +593,7 @@ describe("tcp connect (§4.2)", function()
       assert.equal("connection refused", e)
     end)
 
-    it("getoption('error') after a refused attempt gives 'connection refused' once, then nil (§13 row 17)", function()
+    it("getoption('error') after a refused attempt gives 'connection refused' once, then nil (§13 row 17) #linux #soerror", function()
       local port = refused_port()
       local c = track(socket.tcp4())
       c:settimeout(0)
@@ -840,7 +840,7 @@ describe("tcp options (§4.5)", function()
     return v
   end
 
-  it("boolean options: get after set, setoption returns integer 1", function()
+  it("boolean options: get after set, setoption returns integer 1 #linux #linuxonly", function()
     for _, name in ipairs({ "keepalive", "reuseaddr", "reuseport", "tcp-nodelay" }) do
       local m = track(socket.tcp4())
       assert.is_false(m:getoption(name), name .. " default")
@@ -932,7 +932,7 @@ describe("tcp options (§4.5)", function()
     assert.equal(1, m:bind("::", 0)) -- dual stack, §2
   end)
 
-  it("tcp-keepidle/keepcnt/keepintvl default to the kernel values and read back as integers", function()
+  it("tcp-keepidle/keepcnt/keepintvl default to the kernel values and read back as integers #linux #linuxonly", function()
     local m = track(socket.tcp4())
     local defaults = {
       ["tcp-keepidle"] = readint("/proc/sys/net/ipv4/tcp_keepalive_time") or 7200,
@@ -965,13 +965,13 @@ describe("tcp options (§4.5)", function()
     track(assert(s:accept()))
   end)
 
-  it("int options use tonumber(v): a numeric string works", function()
+  it("int options use tonumber(v): a numeric string works #linux #linuxonly", function()
     local m = track(socket.tcp4())
     assert.equal(1, m:setoption("tcp-keepidle", "30"))
     assert.equal(30, m:getoption("tcp-keepidle"))
   end)
 
-  it("tcp-defer-accept and tcp-fastopen can be set and read back on a server", function()
+  it("tcp-defer-accept and tcp-fastopen can be set and read back on a server #linux #linuxonly", function()
     local srv = track(H.server())
     assert.equal(1, srv:setoption("tcp-defer-accept", 3))
     local v = srv:getoption("tcp-defer-accept")
@@ -981,14 +981,14 @@ describe("tcp options (§4.5)", function()
     assert.equal(5, v); isint(v, "tcp-fastopen")
   end)
 
-  it("tcp-defer-accept with a missing value counts as 0", function()
+  it("tcp-defer-accept with a missing value counts as 0 #linux #linuxonly", function()
     local srv = track(H.server())
     assert.equal(1, srv:setoption("tcp-defer-accept", 3))
     assert.equal(1, srv:setoption("tcp-defer-accept"))
     assert.equal(0, srv:getoption("tcp-defer-accept"))
   end)
 
-  it("tcp-fastopen-connect can be set and read back", function()
+  it("tcp-fastopen-connect can be set and read back #linux #linuxonly", function()
     local m = track(socket.tcp4())
     assert.equal(1, m:setoption("tcp-fastopen-connect", 1))
     local v = m:getoption("tcp-fastopen-connect")
@@ -1008,7 +1008,7 @@ describe("tcp options (§4.5)", function()
     end
   end)
 
-  it("bindtodevice can be set to 'lo' and read back", function()
+  it("bindtodevice can be set to 'lo' and read back #linux #linuxonly", function()
     local m = track(socket.tcp4())
     assert.equal(1, m:setoption("bindtodevice", "lo"))
     assert.equal("lo", m:getoption("bindtodevice"))

@@ -6,7 +6,7 @@ local S = require("ssl_helper")
 local ROOT = os.getenv("NETSOCKET_BUILD"):match("^(.*)/[^/]+$")
 local SAMPLE = ROOT .. "/samples/tls_echo.lua"
 
-describe("samples/tls_echo.lua", function()
+describe("samples/tls_echo.lua #linux #shell", function()
   local dir
   setup(function()
     dir = os.tmpname()

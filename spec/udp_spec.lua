@@ -197,7 +197,7 @@ describe("udp classes and metatables (§0)", function()
     return code == 6 and "socket" or code == 2 and "closed" or tostring(code)
   end
 
-  it("__gc releases the descriptor of an unreachable object", function()
+  it("__gc releases the descriptor of an unreachable object #linux #proc", function()
     local held, fds = {}, {}
     for i = 1, 20 do
       held[i] = socket.udp4()
@@ -361,7 +361,7 @@ describe("udp sendto / receivefrom (§5)", function()
     assert.equal(3, tx:sendto("abc", "127.0.0.1", port))
   end)
 
-  it("a refusal pending from a connected period is not reported once disconnected", function()
+  it("a refusal pending from a connected period is not reported once disconnected #linux #icmp", function()
     local port = dead_port()
     for _, method in ipairs({ "receivefrom", "receive", "sendto" }) do
       local s = track(socket.udp4())
@@ -437,7 +437,7 @@ describe("udp setpeername / send / receive (§5)", function()
     assert.equal("wanted", c:receive())
   end)
 
-  it("with a dead peer port: the first send returns its count, then receive gives 'connection refused' once", function()
+  it("with a dead peer port: the first send returns its count, then receive gives 'connection refused' once #linux #icmp", function()
     local port = dead_port()
     local c = track(socket.udp4())
     assert.equal(1, c:setpeername("127.0.0.1", port))
@@ -448,7 +448,7 @@ describe("udp setpeername / send / receive (§5)", function()
     assert.same({ n = 2, nil, "timeout" }, pack(c:receive()))
   end)
 
-  it("the same over ::1: send returns 3, then receive gives 'connection refused'", function()
+  it("the same over ::1: send returns 3, then receive gives 'connection refused' #linux #icmp", function()
     local port = dead_port("::1")
     local c = track(socket.udp6())
     assert.equal(1, c:setpeername("::1", port))
@@ -731,7 +731,7 @@ describe("udp timeouts (§3)", function()
 end)
 
 describe("udp options (§4.5)", function()
-  it("boolean options round-trip", function()
+  it("boolean options round-trip #linux #linuxonly", function()
     local s = track(socket.udp4())
     for _, name in ipairs({ "reuseaddr", "reuseport", "dontroute", "broadcast", "ip-multicast-loop" }) do
       assert.same({ n = 1, 1 }, pack(s:setoption(name, true)), name)
@@ -862,7 +862,7 @@ describe("udp options (§4.5)", function()
       "bad argument #2 to 'setoption' (number 'interface' field expected)")
   end)
 
-  it("error reads and clears the pending error", function()
+  it("error reads and clears the pending error #linux #icmp", function()
     local s = track(socket.udp4())
     assert.same({ n = 1, nil }, pack(s:getoption("error")))
     assert.equal(1, s:setpeername("127.0.0.1", dead_port()))

@@ -97,7 +97,7 @@ local function ubound_dgram(path)
   return d, path
 end
 
-describe("socket.unix", function()
+describe("socket.unix #linux #unixsock", function()
   setup(function()
     local out, ok = H.sh("mktemp -d")
     assert(ok, out)

@@ -13,7 +13,7 @@ local function modules()
   return list
 end
 
-describe("the Lua modules", function()
+describe("the Lua modules #linux #shell", function()
   it("parse with Lua 5.1 (no //, bitwise operators, goto, <close> or <const>)", function()
     local _, has = H.sh("command -v luac5.1")
     if not has then return pending("luac5.1 is not installed (make deps LUA=lua5.1)") end

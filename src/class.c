@@ -1,4 +1,5 @@
 /* Class registration and typed argument checks. */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include "class.h"
@@ -114,6 +115,12 @@ int class_tostring(lua_State *L) {
         lua_pop(L, 1);   /* name stays reachable through the metatable */
         lua_pop(L, 1);
     }
-    lua_pushfstring(L, "%s: %p", name, lua_touserdata(L, 1));
+    class_pushaddr(L, name, lua_touserdata(L, 1));
     return 1;
+}
+
+void class_pushaddr(lua_State *L, const char *what, const void *p) {
+    char hex[2 * sizeof(uintptr_t) + 3];
+    snprintf(hex, sizeof hex, "0x%" PRIxPTR, (uintptr_t) p);
+    lua_pushfstring(L, "%s: %s", what, hex);
 }

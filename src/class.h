@@ -36,5 +36,8 @@ static inline int class_toint(lua_Number n) {
 int class_checkfd(lua_State *L, int idx);
 /* Shared __tostring: "<class>: <address>". */
 int class_tostring(lua_State *L);
+/* Pushes "<what>: 0x<hex address>", the form of glibc's %p on every system
+ * (the %p of lua_pushfstring follows the C library: mingw's has no 0x). */
+void class_pushaddr(lua_State *L, const char *what, const void *p);
 
 #endif

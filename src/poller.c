@@ -268,6 +268,16 @@ static int poller_gather(lua_State *L, poller *p, double limit) {
         int got = ((e & (EPOLLIN | EPOLLHUP | EPOLLERR)) ? WAIT_R : 0) |
                   ((e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) ? WAIT_W : 0);
 #else
+    /* A descriptor closed while registered leaves the set, as with epoll
+     * (poll would report it POLLNVAL on every wait). */
+    for (size_t i = 0; i < p->n;) {
+        if (p->pfd[i].revents & POLLNVAL) {
+            p->pfd[i] = p->pfd[--p->n];
+            n--;
+        } else {
+            i++;
+        }
+    }
     for (size_t i = 0; i < p->n && k < n; i++) {
         int fd = p->pfd[i].fd;
         short e = p->pfd[i].revents;

@@ -142,20 +142,24 @@ int sock_send(void *ctx, const char *data, size_t n, size_t *sent) {
     }
 }
 
-int sock_recv(void *ctx, char *data, size_t n, size_t *got) {
-    int fd = *(int *) ctx;
+int sock_read(int fd, char *data, size_t n, size_t *got) {
     *got = 0;
     if (fd < 0) return IO_CLOSED;
     for (;;) {
         ssize_t r = recv(fd, data, n, 0);
-        if (r > 0) { *got = (size_t) r; return IO_DONE; }
-        if (r == 0) return IO_CLOSED;
+        if (r >= 0) { *got = (size_t) r; return IO_DONE; }
         int err = errno;
         if (err == EINTR) continue;
         if (err == EAGAIN || err == EWOULDBLOCK) return IO_WANTREAD;
-        if (err == ECONNRESET || err == ECONNABORTED) return IO_CLOSED;
         return err;
     }
+}
+
+int sock_recv(void *ctx, char *data, size_t n, size_t *got) {
+    int err = sock_read(*(int *) ctx, data, n, got);
+    if (err == IO_DONE && *got == 0) return IO_CLOSED;
+    if (err == ECONNRESET || err == ECONNABORTED) return IO_CLOSED;
+    return err;
 }
 
 int sock_sendto(int fd, const char *data, size_t n, const struct sockaddr *addr,
@@ -193,44 +197,4 @@ int sock_disconnect(int fd) {
     /* Linux answers 0; macOS and the BSDs disconnect but report
      * EAFNOSUPPORT, so callers ignore the result (as 3.x does). */
     return connect(fd, (struct sockaddr *) &ss, sizeof ss) == 0 ? IO_DONE : errno;
-}
-
-const char *sock_ioerror(void *ctx, int err) {
-    (void) ctx;
-    return sock_strerror(err);
-}
-
-const char *sock_strerror(int err) {
-    switch (err) {
-        case IO_DONE: return NULL;
-        case IO_TIMEOUT: case IO_WANTREAD: case IO_WANTWRITE: case ETIMEDOUT: return "timeout";
-        case IO_CLOSED: case EPIPE: case ECONNRESET: case ECONNABORTED: return "closed";
-        case EADDRINUSE: return "address already in use";
-        case EISCONN: return "already connected";
-        case EACCES: return "permission denied";
-        case ECONNREFUSED: return "connection refused";
-        default: return err > 0 ? strerror(err) : "unknown error";
-    }
-}
-
-const char *sock_gaistrerror(int err) {
-    switch (err) {
-        case 0: return NULL;
-        case EAI_AGAIN: return "temporary failure in name resolution";
-        case EAI_BADFLAGS: return "invalid value for ai_flags";
-        case EAI_FAIL: return "non-recoverable failure in name resolution";
-        case EAI_FAMILY: return "ai_family not supported";
-        case EAI_MEMORY: return "memory allocation failure";
-        case EAI_NONAME: return "host or service not provided, or not known";
-#ifdef EAI_OVERFLOW
-        case EAI_OVERFLOW: return "argument buffer overflow";
-#endif
-#ifdef EAI_PROTOCOL
-        case EAI_PROTOCOL: return "resolved protocol is unknown";
-#endif
-        case EAI_SERVICE: return "service not supported for socket type";
-        case EAI_SOCKTYPE: return "ai_socktype not supported";
-        case EAI_SYSTEM: return strerror(errno);
-        default: return gai_strerror(err);
-    }
 }

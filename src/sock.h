@@ -36,6 +36,11 @@ int sock_recvfrom(int fd, char *data, size_t n, struct sockaddr *addr, socklen_t
 /* Dissolves a datagram socket's peer association (connect to AF_UNSPEC). */
 int sock_disconnect(int fd);
 
+/* One recv on a stream socket, for a backend that tells EOF from a reset
+ * itself (the TLS BIO): IO_DONE with *got = 0 at the peer's FIN,
+ * IO_WANTREAD, IO_CLOSED for fd < 0, else the errno (ECONNRESET...). */
+int sock_read(int fd, char *data, size_t n, size_t *got);
+
 /* io-backend entry points for a plain fd; ctx points to the int fd. */
 int sock_send(void *ctx, const char *data, size_t n, size_t *sent);
 int sock_recv(void *ctx, char *data, size_t n, size_t *got);

@@ -37,7 +37,7 @@ static const char *unix_addr(lua_State *L, int idx, struct sockaddr_un *sa, sock
 /* Pushes the path of a unix address: "" when unnamed, "\0name" when abstract. */
 static void unix_pushpath(lua_State *L, const struct sockaddr_un *sa, socklen_t len) {
     size_t off = offsetof(struct sockaddr_un, sun_path);
-    size_t n = len > off ? len - off : 0;
+    size_t n = (size_t) len > off ? (size_t) len - off : 0;   /* socklen_t is signed on Windows */
     if (n > sizeof sa->sun_path) n = sizeof sa->sun_path;
     if (n > 0 && sa->sun_path[0] != '\0') n = strnlen(sa->sun_path, n);
     lua_pushlstring(L, sa->sun_path, n);

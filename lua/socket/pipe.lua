@@ -1,7 +1,10 @@
 -- socket.pipe: named pipes over unix stream sockets (API.md §10.2).
 -- "@name" is the Linux abstract name "\0name"; any other name is a path.
-local unix = require("socket.unix")
+-- Where socket.winpipe loads (Windows), they are real Windows named pipes
+-- (\\.\pipe\<name>) instead: see the end of this file and doc/windows.md.
 local socket = require("socket")
+local haswin, winpipe = pcall(require, "socket.winpipe")
+local unix = require("socket.unix")
 
 local pipe = {}
 
@@ -57,6 +60,75 @@ function pipe.connect(name, timeout)
   end
   client:settimeout(-1)
   return client
+end
+
+-- Windows: the pipe is \\.\pipe\<name> ("@name" and "name" alike); the
+-- objects are loopback stream sockets bridged to it in C (src/os/win/wpipe.c),
+-- so every stream method, socket.select and socket.co work on them.
+if haswin then
+  local server = {}
+  server.__index = server
+
+  local function checkname(name, fname)
+    if type(name) ~= "string" then
+      error(("bad argument #1 to '%s' (string expected, got %s)"):format(fname, type(name)), 3)
+    end
+    if name:sub(1, 1) == "@" then return name:sub(2) end
+    -- a pipe name may not hold a backslash: a path's become slashes
+    if name:sub(1, 9) ~= "\\\\.\\pipe\\" then name = name:gsub("\\", "/") end
+    return name
+  end
+
+  -- server:accept() -> tcp{client} | nil, err: one doorbell byte per client,
+  -- read with the server's timeouts (so it yields inside a socket.co task).
+  function server:accept()
+    if not self.h then return nil, "closed" end
+    local b, err = self.bell:receive(1)
+    if not b then return nil, err end
+    local fd = self.h:take()
+    if not fd then return nil, "closed" end
+    return socket.fromfd(fd, "tcp{client}")
+  end
+
+  function server:close()
+    if self.h then
+      self.h:close()
+      self.bell:close()
+      self.h = nil
+    end
+    return 1
+  end
+  server.__close = server.close
+
+  function server:settimeout(...) return self.bell:settimeout(...) end
+  function server:gettimeout() return self.bell:gettimeout() end
+  function server:getfd() return self.h and self.bell:getfd() or -1 end
+  function server:dirty() return self.h ~= nil and self.bell:dirty() end
+  function server:getsockname() return self.name end
+  function server.__tostring(self)
+    return (self.h and "namedpipe{server}: " or "namedpipe{closed}: ") .. self.name
+  end
+
+  function pipe.bind(name, backlog)
+    name = checkname(name, "bind")
+    argcheck(backlog == nil or type(backlog) == "number", 2, "bind", "number", backlog)
+    local h, bellfd = winpipe.listen(name)
+    if not h then return nil, bellfd end
+    local bell, err = socket.fromfd(bellfd, "tcp{client}")
+    if not bell then
+      h:close()
+      return nil, err
+    end
+    return setmetatable({ h = h, bell = bell, name = name }, server)
+  end
+
+  function pipe.connect(name, timeout)
+    name = checkname(name, "connect")
+    argcheck(timeout == nil or type(timeout) == "number", 2, "connect", "number", timeout)
+    local fd, err = winpipe.connect(name, timeout)
+    if not fd then return nil, err end
+    return socket.fromfd(fd, "tcp{client}")
+  end
 end
 
 return pipe

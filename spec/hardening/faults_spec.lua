@@ -97,7 +97,7 @@ describe("hardening: hostile peers", function()
     c:close()
   end)
 
-  it("a half-close: the other side reads everything, then nil,'closed'; the reverse direction still works", function()
+  it("a half-close: the other side reads everything, then nil,'closed'; the reverse direction still works #linux #unixsock", function()
     for _, mk in ipairs({ "tcp", "unix" }) do
       local c, p
       if mk == "tcp" then
@@ -134,7 +134,7 @@ describe("hardening: hostile peers", function()
     end
   end)
 
-  it("a peer that sends one byte at a time: the total timeout fires on time, the block timeout is a call deadline", function()
+  it("a peer that sends one byte at a time: the total timeout fires on time, the block timeout is a call deadline #linux #shell", function()
     local srv, port = H.server()
     local drip = script(([[
 local c = assert(socket.connect("127.0.0.1", %d))
@@ -181,7 +181,7 @@ c:close()
     return not ok and ((how == "exit" and status == 128 + 13) or (how == "signal" and status == 13))
   end
 
-  it("the SIGPIPE check can fail: a child that writes to a pipe nobody reads is killed", function()
+  it("the SIGPIPE check can fail: a child that writes to a pipe nobody reads is killed #linux #signals", function()
     local out, ok, how, status = nopipe([[
 local f = assert(io.popen("true", "w"))
 socket.sleep(0.2)                          -- `true` has exited: no reader left
@@ -192,7 +192,7 @@ print("SURVIVED")
     assert.is_falsy(out:match("SURVIVED"), out)
   end)
 
-  it("writes to a peer that has gone away never raise SIGPIPE (tcp, unix stream and dgram, udp, TLS)", function()
+  it("writes to a peer that has gone away never raise SIGPIPE (tcp, unix stream and dgram, udp, TLS) #linux #shell", function()
     local cert, key, cleanup = tlscert()
     local out, ok, how, status = nopipe(TLSPAIR .. [[
 local unix = require("socket.unix")
@@ -512,7 +512,7 @@ print("END")
   -- with EINTR after that even without a handler). EINTR must not surface
   -- and each timeout must end on time. The loop ends after 600 rounds (over
   -- 20 s), and then so does the child.
-  it("stop/continue: EINTR never surfaces and never shortens or lengthens a timeout (" .. NWAITS .. " kinds of wait)", function()
+  it("stop/continue: EINTR never surfaces and never shortens or lengthens a timeout (" .. NWAITS .. " kinds of wait) #linux #signals", function()
     run(function(cmd)
       return ("%s & c=$!; i=0; "
         .. "while kill -0 $c 2>/dev/null && [ $i -lt 600 ]; do "
@@ -523,7 +523,8 @@ print("END")
 
   -- A SIGALRM handler runs every 2 ms: every poll, epoll_wait and nanosleep
   -- fails with EINTR many times per wait.
-  it("a caught SIGALRM every 2 ms: EINTR never surfaces and never shortens or lengthens a timeout (" .. NWAITS .. " kinds of wait)", function()
+  it("a caught SIGALRM every 2 ms: EINTR never surfaces and never shortens or lengthens a timeout ("
+      .. NWAITS .. " kinds of wait) #linux #signals", function()
     local dir = os.tmpname(); os.remove(dir); assert(os.execute("mkdir " .. q(dir)))
     local ok, err = pcall(run, function(cmd) return "timeout 40 " .. cmd .. "; echo \"EXIT $?\"" end, sigtick(dir), 10)
     H.sh("rm -rf " .. q(dir))
@@ -532,7 +533,7 @@ print("END")
 end)
 
 describe("hardening: descriptor exhaustion (ulimit -n 64)", function()
-  it("creation, connect, accept and dns.resolve fail softly, nothing crashes, and service resumes", function()
+  it("creation, connect, accept and dns.resolve fail softly, nothing crashes, and service resumes #linux #limits", function()
     local out, ok = H.childsh("ulimit -n 64 &&", [[
 local unix = require("socket.unix")
 local dns = require("socket.dns")

@@ -65,7 +65,7 @@ local function check(maker, total, batch, perobj)
   assert.is_true(after >= start - 1, ("fd count fell from %d to %d"):format(start, after))
 end
 
-describe("hardening: dropped objects do not leak descriptors", function()
+describe("hardening: dropped objects do not leak descriptors #linux #limits", function()
   it("10,000 tcp masters (tcp4)", function()
     check("function make() local s = socket.tcp4() end", 10000, 5000, 1)
   end)

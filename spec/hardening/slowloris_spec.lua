@@ -24,7 +24,7 @@ local co = require("socket.co")
 
 local dir, SPARAMS
 setup(function()
-  if not hasssl then return end
+  if not hasssl or H.WINDOWS then return end   -- (the tests are #linux #shell)
   dir = os.tmpname()
   os.remove(dir)
   assert(os.execute("mkdir -p " .. q(dir)))
@@ -98,7 +98,7 @@ local function answer(conn)
   conn:close()
 end
 
-describe("hardening: slow-loris clients against a TLS server", function()
+describe("hardening: slow-loris clients against a TLS server #linux #shell", function()
   it("a blocking accept() loop on a setssl server: each loris costs the server's timeout once, then real clients are served", function()
     if not hasssl then return pending("socket.ssl not built") end
     local srv, port = server(false, 0.5)

@@ -75,7 +75,7 @@ local function bare(msg)
   return (msg:gsub("^[^%s:]+:%d+: ", ""))
 end
 
-describe("hardening: use after close, setfd(-1), TLS wrap, stoptls and GC", function()
+describe("hardening: use after close, setfd(-1), TLS wrap, stoptls and GC #linux #shell", function()
   it("never crashes or hangs, whatever method is called on a dead object", function()
     local r = run()
     assert.is_true(r.done and r.exit == "0",
@@ -177,7 +177,7 @@ describe("hardening: use after close, setfd(-1), TLS wrap, stoptls and GC", func
   end)
 end)
 
-describe("hardening: released without the debug library (<close>)", function()
+describe("hardening: released without the debug library (<close>) #linux #shell", function()
   local ssl
   local cert
   setup(function()

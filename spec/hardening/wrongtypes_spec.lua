@@ -95,7 +95,7 @@ local function list(t)
   return "\n  " .. table.concat(out, "\n  ")
 end
 
-describe("hardening: wrong types in every argument position", function()
+describe("hardening: wrong types in every argument position #linux #shell", function()
   it("covers the whole API (every function and method has a baseline in the API list)", function()
     local r = run()
     assert.is_true(r.calls > 5000, "only " .. r.calls .. " calls generated")

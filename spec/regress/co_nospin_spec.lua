@@ -35,7 +35,7 @@ p:close()
 ]]
 
 describe("co.run never spins", function()
-  it("a task whose select lost all its sockets stays parked; co.run() reports the deadlock", function()
+  it("a task whose select lost all its sockets stays parked; co.run() reports the deadlock #linux #cpuclock", function()
     local out = H.childsh("timeout 10", PARKED):wait()
     local lines = {}
     for l in out:gmatch("[^\n]+") do lines[#lines + 1] = l end
@@ -55,7 +55,7 @@ describe("co.run never spins", function()
     assert.equal("returned false", lines[5])
   end)
 
-  it("a parked select with a timeout sleeps until it, then returns 'timeout'", function()
+  it("a parked select with a timeout sleeps until it, then returns 'timeout' #linux #cpuclock", function()
     local c, p = H.pair()
     local res, took
     co.spawn(function()

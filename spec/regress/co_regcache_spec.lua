@@ -8,7 +8,7 @@ local co = require("socket.co")
 local H = require("helper")
 
 describe("poller:set with a token", function()
-  it("skips a set that repeats the last one made with the same token", function()
+  it("skips a set that repeats the last one made with the same token #linux #linuxonly", function()
     local p = assert(socket.poller())
     local to = assert(socket.udp())
     assert(to:setsockname("127.0.0.1", 0))
@@ -187,7 +187,7 @@ end)
 -- no EAGAIN recv and a constant number of epoll_ctl calls. Before them:
 -- two EAGAIN recvs and about two epoll_ctl per round trip.
 describe("socket.co syscalls per round trip", function()
-  it("has no EAGAIN recv and no epoll_ctl per wait", function()
+  it("has no EAGAIN recv and no epoll_ctl per wait #linux #strace", function()
     local _, have = H.sh("command -v strace")
     assert.is_true(have, "strace is missing (scripts/deps.sh installs it)")
     local log = os.tmpname()

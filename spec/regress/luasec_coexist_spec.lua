@@ -28,7 +28,7 @@ local LUASEC_LUA = find(package.path, "ssl") or "/usr/share/lua/5.4/ssl.lua"
 local LUASEC_HTTPS = find(package.path, "ssl/https") or "/usr/share/lua/5.4/ssl/https.lua"
 local LUASEC_LIBDIR = (find(package.cpath, "ssl") or ""):match("^(.*)/[^/]*$") or "/usr/lib/x86_64-linux-gnu/lua/5.4"
 
-describe("regress: netsocket-ssl and LuaSec in one luarocks tree", function()
+describe("regress: netsocket-ssl and LuaSec in one luarocks tree #linux #shell", function()
   local dir, tree, server
 
   local function rocks(args)

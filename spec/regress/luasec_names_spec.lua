@@ -167,7 +167,7 @@ describe("regress: LuaSec's module names give netsocket's TLS", function()
   end)
 end)
 
-describe("regress: with LuaSec's ssl.lua first on the path, the LuaSec names are LuaSec's", function()
+describe("regress: with LuaSec's ssl.lua first on the path, the LuaSec names are LuaSec's #linux #linuxonly", function()
   -- LuaSec's files on the default paths (Debian's lua-sec), not this tree's
   local root = os.getenv("NETSOCKET_BUILD"):match("^(.*)/[^/]+$")
   local function find(path, file)

@@ -97,7 +97,7 @@ local function traced(kind, n)
   return calls / n, eagain
 end
 
-describe("regress: syscalls per request/response message outside tasks", function()
+describe("regress: syscalls per request/response message outside tasks #linux #strace", function()
   it("TCP: poll, recv and send, no recv that finds nothing", function()
     local per, eagain = traced("tcp", 300)
     assert.is_true(per <= 3.1, ("%.2f syscalls per message"):format(per))

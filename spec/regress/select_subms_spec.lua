@@ -26,7 +26,7 @@ local function check(what, timeout, median, shortest)
   assert.is_true(median < 0.0008, ("%s: median %.6f s"):format(what, median))
 end
 
-describe("sub-millisecond timeouts", function()
+describe("sub-millisecond timeouts #linux #subms", function()
   it("socket.select(nil, nil, 0.0001) waits about 0.1 ms, never less", function()
     check("select", 0.0001, sample(function() socket.select(nil, nil, 0.0001) end))
   end)

@@ -20,7 +20,7 @@ local function steps(done)
   return n
 end
 
-describe("regress: TLS waits in socket.co tasks yield on the fd", function()
+describe("regress: TLS waits in socket.co tasks yield on the fd #linux #shell", function()
   local certdir
   setup(function()
     if not hasssl then return end

@@ -1,8 +1,7 @@
 -- The Winsock layer (src/os/win) under Wine: the same results and error
 -- strings as on Linux, and WSAPoll without FD_SETSIZE's 64-socket limit.
--- Windows only (make test-windows): under `make test` on Linux, one pending line.
-if package.config:sub(1, 1) ~= "\\" then
-  describe("Windows-only specs", function() pending("run by make test-windows under Wine") end)
+if package.config:sub(1, 1) ~= "\\" then   -- make test-windows runs these, under Wine
+  pending("Windows only: make test-windows")
   return
 end
 local socket = require("socket")
@@ -151,5 +150,22 @@ describe("winsock layer", function()
       co.run(10)
       assert.same({ "success", "127.0.0.1" }, got, "attempt " .. attempt)
     end
+  end)
+
+  it("lists the loopback address as loopback, with its netmask (localaddresses)", function()
+    local found
+    for _, e in ipairs(assert(socket.dns.localaddresses("inet"))) do
+      if e.addr == "127.0.0.1" then found = e end
+    end
+    assert.is_table(found)
+    assert.is_true(found.loopback)
+    assert.is_true(found.up)
+    assert.equal("255.0.0.0", found.netmask)
+  end)
+
+  it("refuses IPv6 options on an IPv4 socket, as Linux does", function()
+    local t = socket.tcp4()
+    assert.same({ nil, "setsockopt failed" }, { t:setoption("ipv6-v6only", true) })
+    t:close()
   end)
 end)

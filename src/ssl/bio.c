@@ -1,33 +1,26 @@
 /* The BIO between OpenSSL and the fd: it serves the plaintext bytes a
  * wrapped socket had already buffered first (they are the first bytes of the
- * TLS stream), and sends with MSG_NOSIGNAL (OpenSSL's socket BIO uses
- * write(), which raises SIGPIPE on a closed peer). */
+ * TLS stream), and does its I/O through sock.h, so it needs nothing of the
+ * OS (sock_send never raises SIGPIPE; OpenSSL's socket BIO uses write(),
+ * which does on a closed peer). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <openssl/bio.h>
+#include "sock.h"
 #include "ssl.h"
-
-#ifdef MSG_NOSIGNAL
-#define BIO_SENDFLAGS MSG_NOSIGNAL
-#else
-#define BIO_SENDFLAGS 0
-#endif
 
 #define BIO_REGISTRYKEY "netsocket.ssl.biomethod"
 
 static int bio_write(BIO *b, const char *data, int n) {
     ssl_conn *c = BIO_get_data(b);
     BIO_clear_retry_flags(b);
-    for (;;) {
-        ssize_t r = send(c->base.fd, data, (size_t) n, BIO_SENDFLAGS);
-        if (r >= 0) return (int) r;
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_write(b);
-        else c->syserr = errno;
-        return -1;
-    }
+    size_t sent;
+    int err = sock_send(&c->base.fd, data, n > 0 ? (size_t) n : 0, &sent);
+    if (err == IO_DONE) return (int) sent;
+    if (err == IO_WANTWRITE) BIO_set_retry_write(b);
+    else c->syserr = err == IO_CLOSED ? EPIPE : err;   /* tlsio_result: "closed" */
+    return -1;
 }
 
 static int bio_read(BIO *b, char *out, int n) {
@@ -46,16 +39,16 @@ static int bio_read(BIO *b, char *out, int n) {
         }
         return (int) k;
     }
-    for (;;) {
-        ssize_t r = recv(c->base.fd, out, (size_t) n, 0);
-        if (r == 0) c->eof = 1;
-        if (r > 0) c->cs.rd.waitend = -1;   /* the read call's yielded wait did not run out */
-        if (r >= 0) return (int) r;
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) BIO_set_retry_read(b);
-        else c->syserr = errno;
-        return -1;
+    size_t got;
+    int err = sock_read(c->base.fd, out, (size_t) n, &got);
+    if (err == IO_DONE) {
+        if (got == 0) c->eof = 1;
+        else c->cs.rd.waitend = -1;   /* the read call's yielded wait did not run out */
+        return (int) got;
     }
+    if (err == IO_WANTREAD) BIO_set_retry_read(b);
+    else c->syserr = err == IO_CLOSED ? EPIPE : err;
+    return -1;
 }
 
 static long bio_ctrl(BIO *b, int cmd, long num, void *ptr) {

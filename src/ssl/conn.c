@@ -75,8 +75,11 @@ static int conn_meth_close(lua_State *L) {
 
 static int conn_tostring(lua_State *L) {
     ssl_conn *c = conn_check(L, 1);
-    lua_pushfstring(L, "SSL connection: %p%s", (void *) c,
-                    c->state == SSL_STATE_CLOSED ? " (closed)" : "");
+    class_pushaddr(L, "SSL connection", c);
+    if (c->state == SSL_STATE_CLOSED) {
+        lua_pushliteral(L, " (closed)");
+        lua_concat(L, 2);
+    }
     return 1;
 }
 

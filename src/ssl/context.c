@@ -582,7 +582,7 @@ static int context_gc(lua_State *L) {
 }
 
 static int context_tostring(lua_State *L) {
-    lua_pushfstring(L, "SSL context: %p", lua_touserdata(L, 1));
+    class_pushaddr(L, "SSL context", lua_touserdata(L, 1));
     return 1;
 }
 

@@ -355,7 +355,7 @@ static int x509_gc(lua_State *L) {
 }
 
 static int x509_tostring(lua_State *L) {
-    lua_pushfstring(L, "X509 certificate: %p", lua_touserdata(L, 1));
+    class_pushaddr(L, "X509 certificate", lua_touserdata(L, 1));
     return 1;
 }
 

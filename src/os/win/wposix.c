@@ -3,6 +3,7 @@
 #include "wposix.h"
 #include <iphlpapi.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -179,7 +180,16 @@ int wposix_socket(int family, int type, int protocol) {
     return (int) s;
 }
 
+/* An IPv6 option on an IPv4 socket: Linux refuses it (ENOPROTOOPT);
+ * Winsock (Wine at least) takes it and does nothing. */
+static int wposix_v6on4(int fd, int level) {
+    if (level != IPPROTO_IPV6 || wposix_family(fd) != AF_INET) return 0;
+    errno = ENOPROTOOPT;
+    return 1;
+}
+
 int wposix_getsockopt(int fd, int level, int name, void *val, socklen_t *len) {
+    if (wposix_v6on4(fd, level)) return -1;
     if (getsockopt((SOCKET) fd, level, name, (char *) val, len) != 0) { wposix_seterrno(); return -1; }
     /* A pending error is a Winsock code: as an errno, like the others. */
     if (level == SOL_SOCKET && name == SO_ERROR && *len == (socklen_t) sizeof(int))
@@ -198,6 +208,7 @@ int wposix_getsockopt(int fd, int level, int name, void *val, socklen_t *len) {
  * remembered, for getsockopt to report. On datagram sockets both systems
  * mean the same (several receivers on one port) and it is applied. */
 int wposix_setsockopt(int fd, int level, int name, const void *val, socklen_t len) {
+    if (wposix_v6on4(fd, level)) return -1;
     if (level == SOL_SOCKET && name == SO_REUSEADDR && len == (socklen_t) sizeof(int) &&
         wposix_isstream(fd)) {
         int off = 0;
@@ -270,18 +281,6 @@ int wposix_gethostname(char *name, size_t len) {
 int wposix_connect(int fd, const struct sockaddr *addr, socklen_t len) {
     if (connect((SOCKET) fd, addr, len) != 0) { wposix_seterrno(); return -1; }
     return 0;
-}
-
-int wposix_send(int fd, const void *data, size_t n, int flags) {
-    int r = send((SOCKET) fd, data, n > INT_MAX ? INT_MAX : (int) n, flags);
-    if (r == SOCKET_ERROR) { wposix_seterrno(); return -1; }
-    return r;
-}
-
-int wposix_recv(int fd, void *data, size_t n, int flags) {
-    int r = recv((SOCKET) fd, data, n > INT_MAX ? INT_MAX : (int) n, flags);
-    if (r == SOCKET_ERROR) { wposix_seterrno(); return -1; }
-    return r;
 }
 
 /* dns.c's reason (aliases, 3.x fidelity) holds here too. */
@@ -408,6 +407,13 @@ int wposix_poll(struct wposix_pollfd *fds, nfds_t n, int ms) {
     }
     if (w != small) { free(w); free(idx); }
     return r == SOCKET_ERROR ? -1 : r;
+}
+
+int wposix_ppoll(struct wposix_pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask) {
+    (void) mask;
+    if (ts == NULL) return wposix_poll(fds, n, -1);
+    double ms = ceil((double) ts->tv_sec * 1000 + (double) ts->tv_nsec / 1e6);
+    return wposix_poll(fds, n, ms >= (double) INT_MAX ? INT_MAX : (int) ms);
 }
 
 /* ---- descriptors */
@@ -552,9 +558,34 @@ int wposix_getrlimit(int what, struct rlimit *rl) {
 
 typedef struct wposix_ifa {
     struct ifaddrs ifa;
-    struct sockaddr_storage addr;
+    struct sockaddr_storage addr, mask;
     char name[IF_NAMESIZE];
 } wposix_ifa;
+
+/* The netmask of an on-link prefix of `bits` bits, in the address's family. */
+static void wposix_prefixmask(struct sockaddr_storage *m, int family, unsigned bits) {
+    unsigned char *p;
+    unsigned n;
+    m->ss_family = (ADDRESS_FAMILY) family;
+    if (family == AF_INET6) {
+        p = ((struct sockaddr_in6 *) m)->sin6_addr.s6_addr;
+        n = 16;
+    } else {
+        p = (unsigned char *) &((struct sockaddr_in *) m)->sin_addr;
+        n = 4;
+    }
+    for (unsigned i = 0; i < n; i++, bits = bits > 8 ? bits - 8 : 0)
+        p[i] = (unsigned char) (bits >= 8 ? 0xff : (0xff << (8 - bits)) & 0xff);
+}
+
+/* Loopback: the adapter's type, or (Wine types its "lo" otherwise) the
+ * address itself, 127/8 or ::1. */
+static int wposix_isloopback(const IP_ADAPTER_ADDRESSES *a, const struct sockaddr *sa) {
+    if (a->IfType == IF_TYPE_SOFTWARE_LOOPBACK) return 1;
+    if (sa->sa_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *) sa)->sin_addr.s_addr) >> 24) == 127;
+    return sa->sa_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *) sa)->sin6_addr);
+}
 
 int wposix_getifaddrs(struct ifaddrs **list) {
     ULONG size = 16384;
@@ -580,7 +611,10 @@ int wposix_getifaddrs(struct ifaddrs **list) {
                 snprintf(n->name, sizeof n->name, "%s", a->AdapterName);
             n->ifa.ifa_name = n->name;
             n->ifa.ifa_addr = (struct sockaddr *) &n->addr;
-            n->ifa.ifa_flags = a->OperStatus == IfOperStatusUp ? 1 : 0;
+            n->ifa.ifa_flags = (a->OperStatus == IfOperStatusUp ? IFF_UP : 0) |
+                               (wposix_isloopback(a, n->ifa.ifa_addr) ? IFF_LOOPBACK : 0);
+            wposix_prefixmask(&n->mask, n->addr.ss_family, u->OnLinkPrefixLength);
+            n->ifa.ifa_netmask = (struct sockaddr *) &n->mask;
             *tail = &n->ifa;
             tail = &n->ifa.ifa_next;
         }

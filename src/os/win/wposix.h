@@ -59,8 +59,6 @@ int wposix_getnameinfo(const struct sockaddr *addr, socklen_t len, char *host, D
                        char *serv, DWORD servlen, int flags);
 int wposix_gethostname(char *name, size_t len);
 int wposix_connect(int fd, const struct sockaddr *addr, socklen_t len);
-int wposix_send(int fd, const void *data, size_t n, int flags);
-int wposix_recv(int fd, void *data, size_t n, int flags);
 struct hostent *wposix_gethostbyname(const char *name);
 struct hostent *wposix_gethostbyaddr(const char *addr, int len, int type);
 /* inet_aton's forms (a.b.c.d, a.b.c, a.b, a; decimal, octal, hex). */
@@ -175,6 +173,10 @@ int wposix_sigfillset(sigset_t *set);
 #undef pthread_sigmask
 int wposix_sigmask(int how, const sigset_t *set, sigset_t *old);
 #define pthread_sigmask wposix_sigmask
+/* ppoll's form (a relative timespec, NULL for none; no signal mask on
+ * Windows): WSAPoll counts whole milliseconds, so the limit is rounded up
+ * and a wait never ends before its deadline. */
+int wposix_ppoll(struct wposix_pollfd *fds, nfds_t n, const struct timespec *ts, const sigset_t *mask);
 
 /* ---- files: AF_UNIX socket files are reparse points that stat cannot
  * tell from other files (unix.c's stale-socket check then leaves them). */
@@ -205,6 +207,7 @@ char *wposix_strerror(int err);
 #define getnameinfo wposix_getnameinfo
 #define gethostname wposix_gethostname
 #define poll wposix_poll
+#define ppoll wposix_ppoll
 #define close wposix_close
 #define read wposix_read
 #define write wposix_write
@@ -220,12 +223,6 @@ char *wposix_strerror(int err);
 #define dladdr wposix_dladdr
 #define dlopen wposix_dlopen
 #define strerror wposix_strerror
-/* send and recv only where asked (wssl.h, for the TLS BIO): elsewhere the
- * engine's io->send(...) calls would be taken for them. */
-#ifdef WPOSIX_SENDRECV
-#define send(f, d, n, fl) wposix_send(f, d, n, fl)
-#define recv(f, d, n, fl) wposix_recv(f, d, n, fl)
-#endif
 #endif
 
 #endif

@@ -76,7 +76,7 @@ int sock_shutdown(int fd, int how) {
     return shutdown(WSOCK(fd), how) == 0 ? IO_DONE : wsock_err();
 }
 
-int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm, int again) {
+int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, call *c, int again) {
     if (fd < 0) return IO_CLOSED;
     int e = 0, elen = sizeof e;
     int pending = wposix_mark(fd, WPOSIX_CONNECTING, 0);
@@ -99,21 +99,21 @@ int sock_connect(int fd, const struct sockaddr *addr, socklen_t len, timeout *tm
         return err;
     }
     wposix_mark(fd, WPOSIX_CONNECTING, 1);
-    if (timeout_iszero(tm)) return IO_TIMEOUT;
-    err = wait_fd(fd, WAIT_W, tm);
+    if (call_iszero(c)) return IO_TIMEOUT;
+    err = wait_fd(fd, WAIT_W, c);
     if (err != IO_DONE) return err;
     wposix_mark(fd, WPOSIX_CONNECTING, 0);
     if (getsockopt(WSOCK(fd), SOL_SOCKET, SO_ERROR, (char *) &e, &elen) != 0) return wsock_err();
     return e == 0 ? IO_DONE : wposix_errno(e);
 }
 
-int sock_accept(int fd, int *client, timeout *tm) {
+int sock_accept(int fd, int *client, call *c) {
     if (fd < 0) return IO_CLOSED;
     for (;;) {
-        SOCKET c = accept(WSOCK(fd), NULL, NULL);
-        if (c != INVALID_SOCKET) {
-            if (c > (SOCKET) INT_MAX) { closesocket(c); return EMFILE; }
-            *client = (int) c;
+        SOCKET s = accept(WSOCK(fd), NULL, NULL);
+        if (s != INVALID_SOCKET) {
+            if (s > (SOCKET) INT_MAX) { closesocket(s); return EMFILE; }
+            *client = (int) s;
             /* An accepted socket inherits the listener's non-blocking mode
              * on Windows; set it anyway for adopted listeners. */
             sock_setnonblocking(*client);
@@ -122,7 +122,7 @@ int sock_accept(int fd, int *client, timeout *tm) {
         int err = wsock_err();
         if (err == EINTR || err == ECONNABORTED || err == ECONNRESET) continue;   /* a client gave up */
         if (err != EWOULDBLOCK) return err;
-        if ((err = wait_fd(fd, WAIT_R, tm)) != IO_DONE) return err;
+        if ((err = wait_fd(fd, WAIT_R, c)) != IO_DONE) return err;
     }
 }
 
@@ -144,15 +144,18 @@ int sock_send(void *ctx, const char *data, size_t n, size_t *sent) {
     return err;
 }
 
-int sock_recv(void *ctx, char *data, size_t n, size_t *got) {
-    int fd = *(int *) ctx;
+int sock_read(int fd, char *data, size_t n, size_t *got) {
     *got = 0;
     if (fd < 0) return IO_CLOSED;
     int r = recv(WSOCK(fd), data, wsock_len(n), 0);
-    if (r > 0) { *got = (size_t) r; return IO_DONE; }
-    if (r == 0) return IO_CLOSED;
+    if (r >= 0) { *got = (size_t) r; return IO_DONE; }
     int err = wsock_err();
-    if (err == EWOULDBLOCK) return IO_WANTREAD;
+    return err == EWOULDBLOCK ? IO_WANTREAD : err;
+}
+
+int sock_recv(void *ctx, char *data, size_t n, size_t *got) {
+    int err = sock_read(*(int *) ctx, data, n, got);
+    if (err == IO_DONE && *got == 0) return IO_CLOSED;
     if (err == ECONNRESET || err == ECONNABORTED || err == ENETRESET) return IO_CLOSED;
     return err;
 }
@@ -213,40 +216,4 @@ int sock_disconnect(int fd) {
     ss.ss_family = (ADDRESS_FAMILY) fam;
     int len = fam == AF_INET6 ? (int) sizeof(struct sockaddr_in6) : (int) sizeof(struct sockaddr_in);
     return connect(WSOCK(fd), (struct sockaddr *) &ss, len) == 0 ? IO_DONE : wsock_err();
-}
-
-const char *sock_ioerror(void *ctx, int err) {
-    (void) ctx;
-    return sock_strerror(err);
-}
-
-const char *sock_strerror(int err) {
-    switch (err) {
-        case IO_DONE: return NULL;
-        case IO_TIMEOUT: case IO_WANTREAD: case IO_WANTWRITE: case ETIMEDOUT: return "timeout";
-        case IO_CLOSED: case EPIPE: case ECONNRESET: case ECONNABORTED: return "closed";
-        case EADDRINUSE: return "address already in use";
-        case EISCONN: return "already connected";
-        case EACCES: return "permission denied";
-        case ECONNREFUSED: return "connection refused";
-        default: return err > 0 ? wposix_strerror(err) : "unknown error";
-    }
-}
-
-/* Windows' getaddrinfo returns Winsock codes (EAI_NONAME is
- * WSAHOST_NOT_FOUND, ...); the texts are those of glibc. */
-const char *sock_gaistrerror(int err) {
-    switch (err) {
-        case 0: return NULL;
-        case EAI_AGAIN: return "temporary failure in name resolution";
-        case EAI_BADFLAGS: return "invalid value for ai_flags";
-        case EAI_FAIL: return "non-recoverable failure in name resolution";
-        case EAI_FAMILY: return "ai_family not supported";
-        case EAI_MEMORY: return "memory allocation failure";
-        case EAI_NONAME: case WSANO_DATA: return "host or service not provided, or not known";
-        case EAI_SERVICE: return "service not supported for socket type";
-        case EAI_SOCKTYPE: return "ai_socktype not supported";
-        case EAI_ADDRFAMILY: return "Address family for hostname not supported";
-        default: return wposix_gaistrerror(err);
-    }
 }

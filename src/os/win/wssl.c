@@ -2,6 +2,7 @@
 #define WPOSIX_IMPL
 #define WSSL_IMPL
 #include "wssl.h"
+#include <openssl/ssl.h>
 #include <wincrypt.h>
 #include <openssl/err.h>
 #include <openssl/x509.h>

@@ -1,0 +1,394 @@
+/* Windows named pipes for socket.pipe (doc/windows.md, "Named pipes").
+ * The pipe is a real \\.\pipe\<name>, so any Windows program can be the
+ * peer. The Lua side gets a loopback TCP socket instead of the pipe
+ * handle: each connection is bridged by two threads (pipe -> socket and
+ * socket -> pipe, overlapped I/O on the pipe handle), so the object is an
+ * ordinary stream socket to the engine: receive patterns, send ranges,
+ * timeouts, dirty, socket.select and socket.co tasks work unchanged, with
+ * no pipe handles in WSAPoll (which takes sockets only). A listening pipe
+ * has a thread that waits in ConnectNamedPipe, bridges each client, queues
+ * the Lua end and rings a doorbell socket that the Lua server object
+ * waits on, so accept is selectable and yields in a task as well. */
+#define WPOSIX_IMPL
+#include "wposix.h"
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include "../../compat.h"
+
+#define WPIPE_SERVER "netsocket.winpipe"
+#define WPIPE_BUF 65536
+#define WPIPE_PREFIX "\\\\.\\pipe\\"
+
+/* ---- one connection: the pipe handle and the bridge's end of the pair */
+typedef struct wpipe_link {
+    HANDLE pipe;
+    SOCKET sock;
+    HANDLE up;        /* the pipe -> socket thread */
+} wpipe_link;
+
+static int wpipe_sendall(SOCKET s, const char *p, DWORD n) {
+    while (n > 0) {
+        int r = send(s, p, n > INT_MAX ? INT_MAX : (int) n, 0);
+        if (r <= 0) return 0;
+        p += r;
+        n -= (DWORD) r;
+    }
+    return 1;
+}
+
+/* One overlapped read or write on the pipe, waited for; the bytes moved,
+ * or -1 when the pipe is broken (the peer closed) or the I/O was cancelled. */
+static long wpipe_io(HANDLE h, char *buf, DWORD n, int wr, HANDLE ev) {
+    OVERLAPPED ov;
+    memset(&ov, 0, sizeof ov);
+    ov.hEvent = ev;
+    DWORD got = 0;
+    BOOL ok = wr ? WriteFile(h, buf, n, &got, &ov) : ReadFile(h, buf, n, &got, &ov);
+    if (!ok && GetLastError() == ERROR_IO_PENDING) ok = GetOverlappedResult(h, &ov, &got, TRUE);
+    return ok ? (long) got : -1;
+}
+
+/* Pipe -> socket, until the peer closes; then the Lua side reads EOF
+ * after the last byte. */
+static DWORD WINAPI wpipe_up(void *arg) {
+    wpipe_link *k = arg;
+    HANDLE ev = CreateEventA(NULL, TRUE, FALSE, NULL);
+    char *buf = malloc(WPIPE_BUF);
+    if (ev != NULL && buf != NULL) {
+        for (;;) {
+            long n = wpipe_io(k->pipe, buf, WPIPE_BUF, 0, ev);
+            if (n < 0 || !wpipe_sendall(k->sock, buf, (DWORD) n)) break;
+        }
+    }
+    shutdown(k->sock, SD_SEND);
+    free(buf);
+    if (ev != NULL) CloseHandle(ev);
+    return 0;
+}
+
+/* Socket -> pipe, until the Lua side closes its end or a write finds the
+ * pipe broken (the peer closed); then the link is torn down. In the second
+ * case the bridge's socket closes with the Lua side's bytes unread, so the
+ * Lua side's next send fails ("closed"), as a send to a closed unix peer
+ * does; what the peer had sent was forwarded before (the up thread ends
+ * first). */
+static DWORD WINAPI wpipe_down(void *arg) {
+    wpipe_link *k = arg;
+    HANDLE ev = CreateEventA(NULL, TRUE, FALSE, NULL);
+    char *buf = malloc(WPIPE_BUF);
+    int broken = 0;
+    if (ev != NULL && buf != NULL) {
+        for (;;) {
+            int r = recv(k->sock, buf, WPIPE_BUF, 0);
+            if (r <= 0) break;
+            if (wpipe_io(k->pipe, buf, (DWORD) r, 1, ev) < 0) { broken = 1; break; }
+        }
+    }
+    /* A broken pipe also ends the up thread's read by itself, after the
+     * peer's last bytes; otherwise the read is cancelled. */
+    if (!broken) CancelIoEx(k->pipe, NULL);
+    WaitForSingleObject(k->up, INFINITE);
+    CloseHandle(k->up);
+    /* CloseHandle, not DisconnectNamedPipe: the peer may still read what
+     * is in the pipe before it sees the end. */
+    CloseHandle(k->pipe);
+    closesocket(k->sock);
+    free(buf);
+    if (ev != NULL) CloseHandle(ev);
+    free(k);
+    return 0;
+}
+
+/* Bridges a connected pipe handle: the Lua end's descriptor, or -1 with
+ * errno set (the handle is closed then). */
+static int wpipe_bridge(HANDLE pipe) {
+    int fds[2];
+    if (wposix_pipe(fds) != 0) { CloseHandle(pipe); return -1; }
+    int one = 1;
+    setsockopt((SOCKET) fds[0], IPPROTO_TCP, TCP_NODELAY, (const char *) &one, sizeof one);
+    wpipe_link *k = malloc(sizeof *k);
+    HANDLE down = NULL;
+    if (k != NULL) {
+        k->pipe = pipe;
+        k->sock = (SOCKET) fds[1];
+        k->up = CreateThread(NULL, 0, wpipe_up, k, 0, NULL);
+        if (k->up != NULL) down = CreateThread(NULL, 0, wpipe_down, k, 0, NULL);
+    }
+    if (down == NULL) {
+        if (k != NULL && k->up != NULL) {
+            closesocket((SOCKET) fds[1]);
+            CancelIoEx(pipe, NULL);
+            WaitForSingleObject(k->up, INFINITE);
+            CloseHandle(k->up);
+        } else {
+            closesocket((SOCKET) fds[1]);
+        }
+        free(k);
+        CloseHandle(pipe);
+        closesocket((SOCKET) fds[0]);
+        errno = ENOMEM;
+        return -1;
+    }
+    CloseHandle(down);
+    return fds[0];
+}
+
+/* A Win32 error of the pipe calls as the errno the engine's texts know. */
+static int wpipe_errno(DWORD e) {
+    switch (e) {
+        case ERROR_FILE_NOT_FOUND: case ERROR_PATH_NOT_FOUND: return ENOENT;
+        case ERROR_ACCESS_DENIED: case ERROR_PIPE_BUSY: return EADDRINUSE;
+        case ERROR_INVALID_NAME: case ERROR_BAD_PATHNAME: return EINVAL;
+        default: return wposix_errno((int) e);
+    }
+}
+
+static int wpipe_fail(lua_State *L, int err) {
+    lua_pushnil(L);
+    lua_pushstring(L, err == EADDRINUSE ? "address already in use" : err == ENOENT
+                   ? wposix_strerror(ENOENT) : err == ETIMEDOUT ? "timeout"
+                   : err == EACCES ? "permission denied" : wposix_strerror(err));
+    return 2;
+}
+
+/* \\.\pipe\<name>, unless name already is a full pipe path. */
+static const char *wpipe_path(lua_State *L, int idx) {
+    size_t n;
+    const char *name = luaL_checklstring(L, idx, &n);
+    luaL_argcheck(L, memchr(name, '\0', n) == NULL, idx, "name contains a zero byte");
+    if (strncmp(name, WPIPE_PREFIX, strlen(WPIPE_PREFIX)) == 0) return name;
+    luaL_argcheck(L, n > 0 && n < 240 && strchr(name, '\\') == NULL, idx, "invalid pipe name");
+    return lua_pushfstring(L, "%s%s", WPIPE_PREFIX, name);
+}
+
+static HANDLE wpipe_instance(const char *path, int first) {
+    DWORD open = PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | (first ? FILE_FLAG_FIRST_PIPE_INSTANCE : 0);
+    return CreateNamedPipeA(path, open, PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT |
+                            PIPE_REJECT_REMOTE_CLIENTS, PIPE_UNLIMITED_INSTANCES,
+                            WPIPE_BUF, WPIPE_BUF, 0, NULL);
+}
+
+/* ---- connect(name, timeout) -> fd | nil, err: waits for a free instance
+ * (WaitNamedPipe) until the timeout (seconds; negative: no limit). */
+static int wpipe_connect(lua_State *L) {
+    const char *path = wpipe_path(L, 1);
+    double t = luaL_optnumber(L, 2, -1);
+    ULONGLONG end = t >= 0 ? GetTickCount64() + (ULONGLONG) (t * 1000 + 0.5) : 0;
+    if (wposix_init() != 0) return wpipe_fail(L, ENETDOWN);
+    for (;;) {
+        HANDLE h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
+                               FILE_FLAG_OVERLAPPED, NULL);
+        if (h != INVALID_HANDLE_VALUE) {
+            int fd = wpipe_bridge(h);
+            if (fd < 0) return wpipe_fail(L, errno);
+            lua_pushinteger(L, fd);
+            return 1;
+        }
+        DWORD e = GetLastError();
+        if (e != ERROR_PIPE_BUSY) return wpipe_fail(L, e == ERROR_ACCESS_DENIED ? EACCES : wpipe_errno(e));
+        DWORD ms = 50;
+        if (t >= 0) {
+            ULONGLONG now = GetTickCount64();
+            if (now >= end) return wpipe_fail(L, ETIMEDOUT);
+            if (end - now < ms) ms = (DWORD) (end - now);
+        }
+        if (!WaitNamedPipeA(path, ms) && GetLastError() == ERROR_FILE_NOT_FOUND)
+            return wpipe_fail(L, ENOENT);
+    }
+}
+
+/* ---- a listening pipe */
+typedef struct wpipe_server {
+    char *path;
+    HANDLE next;            /* the instance waiting for a client */
+    HANDLE stop;            /* set by close */
+    HANDLE thread;          /* NULL when none runs */
+    int open;               /* the fields below are set up (until close) */
+    CRITICAL_SECTION lock;
+    int *queue;             /* Lua ends of connected clients, not yet taken */
+    int qhead, qlen, qcap;
+    SOCKET bell;            /* one byte per queued client, to the Lua side */
+} wpipe_server;
+
+static void wpipe_push(wpipe_server *s, int fd) {
+    EnterCriticalSection(&s->lock);
+    if (s->qlen == s->qcap) {
+        int cap = s->qcap ? s->qcap * 2 : 16;
+        int *q = malloc((size_t) cap * sizeof *q);
+        if (q == NULL) {
+            LeaveCriticalSection(&s->lock);
+            closesocket((SOCKET) fd);   /* the client sees the pipe end */
+            return;
+        }
+        for (int i = 0; i < s->qlen; i++) q[i] = s->queue[(s->qhead + i) % s->qcap];
+        free(s->queue);
+        s->queue = q;
+        s->qhead = 0;
+        s->qcap = cap;
+    }
+    s->queue[(s->qhead + s->qlen) % s->qcap] = fd;
+    s->qlen++;
+    LeaveCriticalSection(&s->lock);
+    send(s->bell, "c", 1, 0);
+}
+
+/* Waits for clients until close: each connected instance is bridged and
+ * queued, and a fresh instance takes its place. */
+static DWORD WINAPI wpipe_listen(void *arg) {
+    wpipe_server *s = arg;
+    HANDLE ev = CreateEventA(NULL, TRUE, FALSE, NULL);
+    while (ev != NULL && s->next != INVALID_HANDLE_VALUE) {
+        OVERLAPPED ov;
+        memset(&ov, 0, sizeof ov);
+        ov.hEvent = ev;
+        ResetEvent(ev);
+        DWORD n;
+        BOOL ok = ConnectNamedPipe(s->next, &ov);
+        DWORD e = ok ? 0 : GetLastError();
+        if (e == ERROR_IO_PENDING) {
+            HANDLE hs[2] = { ev, s->stop };
+            if (WaitForMultipleObjects(2, hs, FALSE, INFINITE) != WAIT_OBJECT_0) {
+                CancelIoEx(s->next, &ov);
+                GetOverlappedResult(s->next, &ov, &n, TRUE);
+                break;
+            }
+            ok = GetOverlappedResult(s->next, &ov, &n, FALSE);
+            e = ok ? 0 : GetLastError();
+        }
+        if (e == ERROR_PIPE_CONNECTED) ok = TRUE;
+        if (WaitForSingleObject(s->stop, 0) == WAIT_OBJECT_0) break;
+        if (!ok) {                      /* a client came and went: reuse */
+            DisconnectNamedPipe(s->next);
+            if (e != ERROR_NO_DATA) Sleep(10);
+            continue;
+        }
+        HANDLE conn = s->next;
+        s->next = wpipe_instance(s->path, 0);
+        int fd = wpipe_bridge(conn);
+        if (fd >= 0) wpipe_push(s, fd);
+        if (s->next == INVALID_HANDLE_VALUE) break;
+    }
+    if (ev != NULL) CloseHandle(ev);
+    return 0;
+}
+
+static wpipe_server *wpipe_check(lua_State *L) {
+    return luaL_checkudata(L, 1, WPIPE_SERVER);
+}
+
+static void wpipe_release(wpipe_server *s) {
+    if (!s->open) return;
+    s->open = 0;
+    SetEvent(s->stop);
+    if (s->thread != NULL) {
+        WaitForSingleObject(s->thread, INFINITE);
+        CloseHandle(s->thread);
+        s->thread = NULL;
+    }
+    if (s->next != INVALID_HANDLE_VALUE) CloseHandle(s->next);
+    s->next = INVALID_HANDLE_VALUE;
+    for (int i = 0; i < s->qlen; i++) closesocket((SOCKET) s->queue[(s->qhead + i) % s->qcap]);
+    s->qlen = 0;
+    free(s->queue);
+    s->queue = NULL;
+    closesocket(s->bell);
+    CloseHandle(s->stop);
+    DeleteCriticalSection(&s->lock);
+    free(s->path);
+}
+
+/* listen(name) -> server, bellfd | nil, err. bellfd is the read end of the
+ * doorbell, for the Lua side to adopt (socket.fromfd). */
+static int wpipe_open(lua_State *L) {
+    const char *path = wpipe_path(L, 1);
+    wpipe_server *s = lua_newuserdatauv(L, sizeof *s, 0);
+    memset(s, 0, sizeof *s);
+    s->next = INVALID_HANDLE_VALUE;
+    luaL_setmetatable(L, WPIPE_SERVER);
+    if (wposix_init() != 0) return wpipe_fail(L, ENETDOWN);
+    /* FILE_FLAG_FIRST_PIPE_INSTANCE refuses a name in use on Windows, not
+     * under Wine: ask first (WaitNamedPipe connects nothing). */
+    if (WaitNamedPipeA(path, 1) || GetLastError() != ERROR_FILE_NOT_FOUND)
+        return wpipe_fail(L, EADDRINUSE);
+    HANDLE h = wpipe_instance(path, 1);
+    if (h == INVALID_HANDLE_VALUE) return wpipe_fail(L, wpipe_errno(GetLastError()));
+    int fds[2];
+    if (wposix_pipe(fds) != 0) {
+        int e = errno;
+        CloseHandle(h);
+        return wpipe_fail(L, e);
+    }
+    s->path = _strdup(path);
+    s->stop = CreateEventA(NULL, TRUE, FALSE, NULL);
+    if (s->path == NULL || s->stop == NULL) {
+        free(s->path);
+        if (s->stop != NULL) CloseHandle(s->stop);
+        CloseHandle(h);
+        closesocket((SOCKET) fds[0]);
+        closesocket((SOCKET) fds[1]);
+        return wpipe_fail(L, ENOMEM);
+    }
+    InitializeCriticalSection(&s->lock);
+    s->next = h;
+    s->bell = (SOCKET) fds[1];
+    s->open = 1;
+    s->thread = CreateThread(NULL, 0, wpipe_listen, s, 0, NULL);
+    if (s->thread == NULL) {
+        wpipe_release(s);
+        closesocket((SOCKET) fds[0]);
+        return wpipe_fail(L, ENOMEM);
+    }
+    lua_pushinteger(L, fds[0]);
+    return 2;
+}
+
+/* server:take() -> fd of the next connected client | nil (none queued). */
+static int wpipe_take(lua_State *L) {
+    wpipe_server *s = wpipe_check(L);
+    int fd = -1;
+    if (s->open) {
+        EnterCriticalSection(&s->lock);
+        if (s->qlen > 0) {
+            fd = s->queue[s->qhead];
+            s->qhead = (s->qhead + 1) % s->qcap;
+            s->qlen--;
+        }
+        LeaveCriticalSection(&s->lock);
+    }
+    if (fd < 0) lua_pushnil(L); else lua_pushinteger(L, fd);
+    return 1;
+}
+
+/* server:close(): stops listening; clients not taken see the pipe end. */
+static int wpipe_close(lua_State *L) {
+    wpipe_release(wpipe_check(L));
+    return 0;
+}
+
+int luaopen_socket_winpipe(lua_State *L);
+int luaopen_socket_winpipe(lua_State *L) {
+    static const luaL_Reg methods[] = {
+        {"take", wpipe_take}, {"close", wpipe_close}, {NULL, NULL},
+    };
+    static const luaL_Reg funcs[] = {
+        {"listen", wpipe_open}, {"connect", wpipe_connect}, {NULL, NULL},
+    };
+    /* Bridge threads may outlive the lua_State (a link ends when its peer
+     * does): the DLL is pinned so that closing the state cannot unmap the
+     * code they run. */
+    HMODULE self;
+    GetModuleHandleExA(GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_PIN,
+                       (LPCSTR) (void *) wpipe_up, &self);
+    if (luaL_newmetatable(L, WPIPE_SERVER)) {
+        lua_newtable(L);
+        luaL_setfuncs(L, methods, 0);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, wpipe_close);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    lua_newtable(L);
+    luaL_setfuncs(L, funcs, 0);
+    return 1;
+}
