@@ -62,8 +62,11 @@ static int call_held(lua_State *L, const call *c) {
     return held;
 }
 
+/* A call's identity is its task: compat_self(L) is L, except on 5.1 and
+ * LuaJIT, where a helper thread may go on with a task's call (compat.c). */
 int call_begin(lua_State *L, call *c, lua_KFunction k) {
-    if (c->resumed && c->yielder != (const void *) L) {
+    const void *self = c->resumed ? compat_self(L) : (const void *) L;
+    if (c->resumed && c->yielder != self) {
         if (call_held(L, c)) return CALL_BUSY;
         c->resumed = 0;                    /* its task is gone: the call with it */
     }
@@ -71,7 +74,7 @@ int call_begin(lua_State *L, call *c, lua_KFunction k) {
     c->k = k;
     c->nargs = lua_gettop(L);
     c->begun = 1;
-    c->again = c->resumed && c->yielder == (const void *) L;
+    c->again = c->resumed && c->yielder == self;
     c->resumed = 0;
     if (!c->again) {
         c->haslimit = 0;
@@ -97,7 +100,7 @@ const char *call_busy(const call *c) {
 
 void call_yielding(call *c, lua_State *L, double waitend) {
     c->resumed = 1;
-    c->yielder = L;
+    c->yielder = compat_self(L);
     c->waitend = waitend;
 }
 
