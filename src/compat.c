@@ -110,8 +110,20 @@ static void compat_enlist(lua_State *L, int on) {
  * the coroutine, is Lua code (LuaJIT also crosses pcall and xpcall). A C
  * frame there (a lua_call from C, PUC 5.1's pcall) is a boundary: the
  * wait blocks instead, as outside a task. PUC 5.1 cannot yield across a
- * metamethod or a for iterator either, and no API tells those apart: such
- * a wait raises "attempt to yield across metamethod/C-call boundary". */
+ * metamethod or a for iterator either (LuaJIT can): those block too. */
+
+/* PUC 5.1 only: whether the Lua function at `level` was called by the VM
+ * through a C boundary: a for iterator, or (no name, a Lua caller and not
+ * a tail call) a metamethod. An unnamed call such as (f or g)() looks the
+ * same and blocks too. */
+static int compat_vmcall(lua_State *L, int level, lua_Debug *ar) {
+    if (!lua_getinfo(L, "n", ar)) return 0;
+    if (ar->name != NULL) return strcmp(ar->name, "(for generator)") == 0;
+    lua_Debug up;
+    return lua_getstack(L, level + 1, &up) && lua_getinfo(L, "S", &up) &&
+           (strcmp(up.what, "Lua") == 0 || strcmp(up.what, "main") == 0);
+}
+
 int compat_isyieldable(lua_State *L) {
     if (lua_pushthread(L)) {
         lua_pop(L, 1);
@@ -121,9 +133,16 @@ int compat_isyieldable(lua_State *L) {
     compat_regtable(L, COMPAT_ENTRIES, 0);
     compat_regtable(L, COMPAT_PASS, 0);
     int tables = lua_gettop(L) - 1, found = 0, ok = 1;
+    lua_getfield(L, tables + 1, "jit");
+    int jit = lua_toboolean(L, -1);
+    lua_pop(L, 1);
     lua_Debug ar;
     for (int level = 0; ok && lua_getstack(L, level, &ar); level++) {
-        if (!lua_getinfo(L, "S", &ar) || strcmp(ar.what, "C") != 0) continue;
+        if (!lua_getinfo(L, "S", &ar)) continue;
+        if (strcmp(ar.what, "C") != 0) {
+            if (found && !jit && strcmp(ar.what, "Lua") == 0 && compat_vmcall(L, level, &ar)) ok = 0;
+            continue;
+        }
         lua_getinfo(L, "f", &ar);
         lua_CFunction f = lua_tocfunction(L, -1);
         int entry = 0;
@@ -551,13 +570,36 @@ static int compat_lua_entry(lua_State *L) {
     return 1;
 }
 
+static int compat_ismeta(const char *name) {
+    return name[0] == '_' && name[1] == '_';
+}
+
+void compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
+    luaL_checkstack(L, nup + 1, "too many upvalues");
+    for (const luaL_Reg *first = l; l->name != NULL; l++) {
+        const luaL_Reg *same = first;
+        while (same < l && (same->func != l->func || compat_ismeta(same->name))) same++;
+        if (l->func == NULL) {
+            lua_pushboolean(L, 0);
+        } else if (same < l && !compat_ismeta(l->name)) {
+            lua_getfield(L, -(nup + 1), same->name);
+        } else {
+            for (int i = 0; i < nup; i++) lua_pushvalue(L, -nup);
+            if (compat_ismeta(l->name)) lua_pushcclosure(L, l->func, nup);
+            else compat_pushentry(L, l->func, nup);
+        }
+        lua_setfield(L, -(nup + 2), l->name);
+    }
+    lua_pop(L, nup);
+}
+
 /* Makes entries of the C functions in the table on top, and in its
  * subtables `depth` levels down (socket.select, socket.dns.resolve). */
 static void compat_wrapall(lua_State *L, int depth) {
     int t = lua_gettop(L);
     lua_pushnil(L);
     while (lua_next(L, t) != 0) {
-        if (lua_type(L, -2) == LUA_TSTRING && strncmp(lua_tostring(L, -2), "__", 2) != 0) {
+        if (lua_type(L, -2) == LUA_TSTRING && !compat_ismeta(lua_tostring(L, -2))) {
             if (lua_tocfunction(L, -1) != NULL) {
                 compat_toentry(L, -1);
                 lua_pushvalue(L, -2);
@@ -581,6 +623,8 @@ void compat_open(lua_State *L) {
     lua_pop(L, 1);
     if (jit) {
         static const char *const names[] = {"pcall", "xpcall"};
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "jit");
         for (int i = 0; i < 2; i++) {
             lua_getglobal(L, names[i]);
             if (lua_isfunction(L, -1)) {

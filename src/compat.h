@@ -51,25 +51,11 @@ static inline void compat_rawsetp(lua_State *L, int idx, const void *p) {
 }
 #define lua_rawsetp(L, i, p) compat_rawsetp(L, i, p)
 
-void compat_pushentry(lua_State *L, lua_CFunction f, int n);   /* compat.c, below */
-
 /* Registers l into the table below nup upvalues, popping them; a NULL
  * function makes a placeholder (false), as in 5.2. A function (not a
- * metamethod) gets an entry (see compat_pushentry): it may yield. */
-static inline void compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
-    luaL_checkstack(L, nup + 1, "too many upvalues");
-    for (; l->name != NULL; l++) {
-        if (l->func == NULL) {
-            lua_pushboolean(L, 0);
-        } else {
-            for (int i = 0; i < nup; i++) lua_pushvalue(L, -nup);
-            if (l->name[0] == '_' && l->name[1] == '_') lua_pushcclosure(L, l->func, nup);
-            else compat_pushentry(L, l->func, nup);   /* may yield in a task */
-        }
-        lua_setfield(L, -(nup + 2), l->name);
-    }
-    lua_pop(L, nup);
-}
+ * metamethod) gets an entry (compat_pushentry, below): it may yield in a
+ * task. Aliases (one function under several names) share one value. */
+void compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup);
 #define luaL_setfuncs(L, l, n) compat_setfuncs(L, l, n)
 #undef luaL_newlibtable
 #undef luaL_newlib
@@ -444,6 +430,7 @@ int compat_isyieldable(lua_State *L);
  * call.c). compat_open adds what the emulation needs to socket.core's
  * table at the top. All three are the plain thing on 5.2 and later. */
 #if LUA_VERSION_NUM == 501
+void compat_pushentry(lua_State *L, lua_CFunction f, int n);
 const void *compat_self(lua_State *L);
 void compat_open(lua_State *L);
 #else
