@@ -473,8 +473,8 @@ static int compat_run(lua_State *L) {
  * values, and the record in the pending table for socket.co). */
 
 /* Under the protected call f was "called from C", so 5.1 and LuaJIT name
- * neither the function nor a method's self in an argument error: restore
- * the message an unprotected call would give. */
+ * neither the function nor a method's self in an argument error, nor the
+ * caller's position: restore the message an unprotected call would give. */
 static int compat_reraise(lua_State *L) {
     const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
     const char *p = msg ? strstr(msg, "bad argument #") : NULL;
@@ -483,9 +483,9 @@ static int compat_reraise(lua_State *L) {
         char *end;
         long narg = strtol(p + 14, &end, 10);
         const char *rest = strstr(end, " (");
-        if (end != p + 14 && strncmp(end, " to '?'", 7) == 0 && rest != NULL) {
+        if (p == msg && end != p + 14 && strncmp(end, " to '?'", 7) == 0 && rest != NULL) {
             const char *name = ar.name ? ar.name : "?";
-            lua_pushlstring(L, msg, (size_t) (p - msg));
+            luaL_where(L, 1);                     /* the caller's position, as luaL_error adds */
             if (ar.namewhat != NULL && strcmp(ar.namewhat, "method") == 0 && --narg == 0)
                 lua_pushfstring(L, "calling '%s' on bad self%s", name, rest);
             else
