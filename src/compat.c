@@ -105,9 +105,10 @@ static void compat_enlist(lua_State *L, int on) {
 }
 
 /* ---- Yieldable here? -------------------------------------------------
- * The wait happens in a C function that Lua called through an entry; it
- * may yield when every frame above the lowest entry, up to the base of
- * the coroutine, is Lua code (LuaJIT also crosses pcall and xpcall). A C
+ * The wait happens in a C function that Lua called through an entry (or
+ * that socket.co's runner called: then its frames sit between the two);
+ * it may yield when every frame above the entry, up to the base of the
+ * coroutine, is Lua code (LuaJIT also crosses pcall and xpcall). A C
  * frame there (a lua_call from C, PUC 5.1's pcall) is a boundary: the
  * wait blocks instead, as outside a task. PUC 5.1 cannot yield across a
  * metamethod or a for iterator either (LuaJIT can): those block too. */
@@ -140,7 +141,8 @@ int compat_isyieldable(lua_State *L) {
     for (int level = 0; ok && lua_getstack(L, level, &ar); level++) {
         if (!lua_getinfo(L, "S", &ar)) continue;
         if (strcmp(ar.what, "C") != 0) {
-            if (found && !jit && strcmp(ar.what, "Lua") == 0 && compat_vmcall(L, level, &ar)) ok = 0;
+            if (!found) ok = 0;                  /* Lua code called from the waiting C code */
+            else if (!jit && strcmp(ar.what, "Lua") == 0 && compat_vmcall(L, level, &ar)) ok = 0;
             continue;
         }
         lua_getinfo(L, "f", &ar);
@@ -148,11 +150,15 @@ int compat_isyieldable(lua_State *L) {
         int entry = 0;
         if (f != NULL) {
             compat_pushfptr(L, f);
-            entry = lua_rawget(L, tables) != LUA_TNIL;
+            lua_rawget(L, tables);
+            int t = lua_type(L, -1);
+            entry = t == LUA_TBOOLEAN ? 1 : t == LUA_TSTRING ? -1 : 0;   /* -1: the runner */
             lua_pop(L, 1);
         }
         if (!found) {
-            found = entry;
+            /* below the entry: the waiting function, then only socket.co's runner */
+            found = entry > 0;
+            if (level > 0 && entry == 0) ok = 0;
         } else {
             lua_pushvalue(L, -1);
             ok = lua_rawget(L, tables + 1) != LUA_TNIL;
@@ -637,6 +643,11 @@ void compat_open(lua_State *L) {
     }
     lua_pop(L, 1);
     /* socket._k51: what socket.co needs to go on with a record */
+    compat_regtable(L, COMPAT_ENTRIES, 0);    /* frames of the runner sit below an entry */
+    compat_pushfptr(L, compat_run);
+    lua_pushliteral(L, "run");
+    lua_rawset(L, -3);
+    lua_pop(L, 1);
     lua_createtable(L, 0, 4);
     compat_pushentry(L, compat_run, 0);
     lua_setfield(L, -2, "run");
