@@ -22,6 +22,7 @@
 #define COMPAT_ENTRIES "netsocket.k51entries"   /* entry C functions (both libraries) */
 #define COMPAT_PASS "netsocket.k51pass"         /* C functions a yield crosses (LuaJIT) */
 #define COMPAT_TASKS "netsocket.tasks"          /* socket.co's tasks (call.h CALL_TASKS) */
+#define COMPAT_THROUGH "netsocket.k51through"   /* see compat_pushthrough */
 
 enum { R_VALS = 1, R_FRAMES = 2 };
 enum { F_KIND = 1, F_K, F_CTX, F_FN, F_STACK, F_NRES, F_SUB = 2, F_INNER = 3 };
@@ -305,13 +306,34 @@ int compat_yieldk(lua_State *L, int n, lua_KContext ctx, lua_KFunction k) {
 
 static void compat_toentry(lua_State *L, int idx);
 
+/* Pushes function(f, ...) return f(...) end, calling f from Lua and not
+ * in a tail call: PUC 5.1 resumes a C function's yield only as the result
+ * of a Lua call (a C function as a coroutine's body yields, but its
+ * resume crashes). */
+static void compat_pushthrough(lua_State *L) {
+    if (lua_getfield(L, LUA_REGISTRYINDEX, COMPAT_THROUGH) == LUA_TFUNCTION) return;
+    lua_pop(L, 1);
+    static const char code[] = "local select = select\n"
+                               "local function pass(...) return ... end\n"
+                               "local f = ...\n"
+                               "return pass(f(select(2, ...)))\n";
+    if (luaL_loadbuffer(L, code, sizeof code - 1, "=(socket.co call)") != 0) lua_error(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, LUA_REGISTRYINDEX, COMPAT_THROUGH);
+}
+
 /* Runs the function below the nargs values on top in a coroutine of its
  * own (a task helper), as lua_pcall would; if it yields, raises a record
  * whose outer frame goes on with k. */
 static int compat_subcall(lua_State *L, int nargs, int nres, int kind, lua_KContext ctx,
                           lua_KFunction k) {
     int fidx = lua_gettop(L) - nargs;
-    compat_toentry(L, fidx);                  /* a C callee may yield too */
+    if (lua_tocfunction(L, fidx) != NULL) {   /* a C callee may yield too: */
+        compat_toentry(L, fidx);              /* through an entry, called from Lua */
+        compat_pushthrough(L);
+        lua_insert(L, fidx);
+        nargs++;
+    }
     lua_State *S = lua_newthread(L);
     lua_insert(L, fidx);
     lua_pushvalue(L, fidx);
