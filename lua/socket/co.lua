@@ -352,6 +352,25 @@ end
 
 co.sleep = socket.sleep
 
+-- co.pcall(f, ...): pcall, except that on PUC Lua 5.1, where a wait under
+-- pcall cannot yield, f runs in a coroutine of its own whose yields (and
+-- the record of how its wait goes on, compat.c) pass through this task.
+local PUC51 = K51 and not rawget(_G, "jit")
+local cyield = coroutine.yield
+function co.pcall(f, ...)
+  local me = crunning()
+  if not (PUC51 and me and tasks[me]) then return pcall(f, ...) end
+  local t = create(f)
+  tasks[t], k51self[t] = true, k51self[me] or me
+  local r = pack(resume(t, ...))
+  while r[1] and cstatus(t) ~= "dead" do
+    k51pending[me], k51pending[t] = k51pending[t], nil
+    r = pack(resume(t, cyield(unpack(r, 2, r.n))))
+  end
+  tasks[t], k51self[t] = nil, nil
+  return unpack(r, 1, r.n)
+end
+
 function co.running()
   local t = crunning()
   if K51 and t and not live[t] then t = k51self[t] end   -- a helper thread (5.1, LuaJIT)
