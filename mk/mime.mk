@@ -4,7 +4,7 @@
 # installs it through install-mime.
 
 MIME_SRC = $(sort $(wildcard src/mime/*.c))
-MIME_OBJ = $(MIME_SRC:src/mime/%.c=$(BUILD)/obj/mime/%.o)
+MIME_OBJ = $(MIME_SRC:src/mime/%.c=$(BUILD)/obj/mime/%.o) $(BUILD)/obj/compat.o
 MIME_SO  = $(BUILD)/mime/core.so
 
 .PHONY: mime install-mime

@@ -55,6 +55,13 @@ local function bounded(code, seconds)
   return out, ok
 end
 
+-- Expected output with -1.0 as the Lua running prints it: without a float
+-- subtype (5.1, 5.2, LuaJIT) -1.0 prints as -1 and math.type says integer.
+local function floats(text)
+  if math.type(-1.0) == "float" then return text end
+  return (text:gsub("float %-1%.0", "integer -1"):gsub("%-1%.0", "-1"))
+end
+
 -- Runs the tasks to the end within `limit` seconds, or fails the test.
 local function runall(limit)
   local t0 = now()
@@ -712,9 +719,9 @@ describe("sockets inside tasks", function()
     -- The wrapper call runs first and finds nothing to read; the second task
     -- then sends. If the call did not yield, the order would be reversed
     -- (or it would fail with "attempt to yield across a C-call boundary").
-    local function through(call, send)
+    local function through(call, send, blocking)
       local c, p = tpair()
-      c:settimeout(5)                       -- a blocking call would end here, not hang
+      c:settimeout(blocking and 0.2 or 5)   -- a blocking call would end here, not hang
       local log, res = {}, nil
       if type(send) ~= "function" then
         local data = send or "hello\n"
@@ -730,19 +737,40 @@ describe("sockets inside tasks", function()
         send(p)
       end)
       runall(10)
-      assert.are.same({ "call", "sender", "returned" }, log)
+      if blocking then
+        assert.are.same({ "call", "returned", "sender" }, log)
+      else
+        assert.are.same({ "call", "sender", "returned" }, log)
+      end
       return res, c, p
     end
 
+    -- PUC Lua 5.1 cannot yield across pcall, xpcall, a for iterator or a
+    -- metamethod (LuaJIT can): there the wait blocks, as outside a task,
+    -- until its own timeout, and the other task runs afterwards.
+    local PUC51 = _VERSION == "Lua 5.1" and not rawget(_G, "jit")
+    local function blocks(call)
+      return (through(call, nil, true))
+    end
+
     it("pcall", function()
+      if PUC51 then
+        assert.are.same({ n = 4, true, nil, "timeout", "" }, blocks(function(c) return pcall(c.receive, c) end))
+        return
+      end
       local res = through(function(c) return pcall(c.receive, c) end)
       assert.are.same({ n = 4, true, "hello", nil, nil }, res)
     end)
 
     it("xpcall with a handler, and a method call inside a Lua closure", function()
-      local res = through(function(c)
+      local function call(c)
         return xpcall(function() return c:receive("*l") end, debug.traceback)
-      end)
+      end
+      if PUC51 then
+        assert.are.same({ n = 4, true, nil, "timeout", "" }, blocks(call))
+        return
+      end
+      local res = through(call)
       assert.are.same({ n = 4, true, "hello", nil, nil }, res)
     end)
 
@@ -814,14 +842,19 @@ describe("sockets inside tasks", function()
       local reader = setmetatable({}, { __call = function(_, c) return c:receive() end })
       local res = through(reader)
       assert.are.same({ n = 3, "hello", nil, nil }, res)
-      res = through(function(c)
+      local function iterate(c)
         local lines = {}
         for line in function() return (c:receive()) end do
           lines[#lines + 1] = line
           if #lines == 2 then break end
         end
         return table.concat(lines, "|")
-      end, "one\ntwo\n")
+      end
+      if PUC51 then
+        assert.are.same({ n = 1, "" }, blocks(iterate))
+        return
+      end
+      res = through(iterate, "one\ntwo\n")
       assert.are.same({ n = 1, "one|two" }, res)
     end)
   end)
@@ -1278,7 +1311,7 @@ describe("sockets inside tasks", function()
         say("handlers", #handlers, distinct)
       ]])
       assert.is_true(ok, out)
-      assert.are.equal(table.concat({
+      assert.are.equal(floats(table.concat({
         "handler first float -1.0 -1.0",
         "handler second float -1.0 -1.0",
         "client 2 served second",
@@ -1289,7 +1322,7 @@ describe("sockets inside tasks", function()
         "foreachaccept 1 true server fd -1",
         "client 3 3 nil closed []",
         "handlers 3 true",
-      }, "\n") .. "\n", out)
+      }, "\n") .. "\n"), out)
     end)
 
     it("returns nil,'closed' when another task closes the server; server timeouts are skipped", function()
@@ -1377,14 +1410,14 @@ describe("sockets inside tasks", function()
       say("dns", r.dns)
     ]])
     assert.is_true(ok, out)
-    assert.are.equal(table.concat({
+    assert.are.equal(floats(table.concat({
       "run true",
       "accepted 2 -1.0 -1.0",
       "echo true 1048576 true",
       "line bye select true ok ok",
       "last 3 nil closed []",
       "dns success 127.0.0.1",
-    }, "\n") .. "\n", out)
+    }, "\n") .. "\n"), out)
   end)
 
   it("receivesome and receive('*a') yield in tasks too", function()

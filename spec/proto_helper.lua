@@ -15,7 +15,7 @@ local busy = 0                  -- peer tasks still running
 local function peertask(fn)
   busy = busy + 1
   co.spawn(function()
-    local ok, err = pcall(fn)
+    local ok, err = co.pcall(fn)          -- yields on PUC 5.1 too
     busy = busy - 1
     if not ok then error(err, 0) end
   end)
@@ -44,7 +44,7 @@ end
 function P.run(fn, timeout)
   local res
   co.spawn(function()
-    res = table.pack(pcall(fn))
+    res = table.pack(co.pcall(fn))
     for _ = 1, 300 do           -- let the peers finish on their own first
       if busy == 0 then break end
       socket.sleep(0.01)

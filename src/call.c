@@ -51,7 +51,7 @@ void call_markstart(call *c) {
 static lua_Integer call_serial(lua_State *L) {
     lua_Integer n = 0;
     if (lua_getfield(L, LUA_REGISTRYINDEX, CALL_TASKS) == LUA_TTABLE) {
-        lua_pushthread(L);
+        compat_pushself(L);                /* a helper thread (5.1) counts as its task */
         if (lua_rawget(L, -2) == LUA_TNUMBER) n = lua_tointeger(L, -1);
         lua_pop(L, 1);
     }
@@ -79,8 +79,11 @@ static int call_held(lua_State *L, const call *c) {
     return held;
 }
 
+/* A call's identity is its task: compat_self(L) is L, except on 5.1 and
+ * LuaJIT, where a helper thread may go on with a task's call (compat.c). */
 int call_begin(lua_State *L, call *c, lua_KFunction k) {
-    if (c->resumed && (c->yielder != (const void *) L || call_serial(L) != c->serial)) {
+    const void *self = c->resumed ? compat_self(L) : (const void *) L;
+    if (c->resumed && (c->yielder != self || call_serial(L) != c->serial)) {
         if (call_held(L, c)) return CALL_BUSY;
         c->resumed = 0;                    /* its task is gone: the call with it */
     }
@@ -88,7 +91,7 @@ int call_begin(lua_State *L, call *c, lua_KFunction k) {
     c->k = k;
     c->nargs = lua_gettop(L);
     c->begun = 1;
-    c->again = c->resumed && c->yielder == (const void *) L;
+    c->again = c->resumed && c->yielder == self;
     c->resumed = 0;
     if (!c->again) {
         c->haslimit = 0;
@@ -115,7 +118,7 @@ const char *call_busy(const call *c) {
 
 void call_yielding(call *c, lua_State *L, double waitend) {
     c->resumed = 1;
-    c->yielder = L;
+    c->yielder = compat_self(L);
     c->serial = call_serial(L);
     c->waitend = waitend;
 }

@@ -56,28 +56,10 @@ static inline void compat_rawsetp(lua_State *L, int idx, const void *p) {
 #define lua_rawsetp(L, i, p) compat_rawsetp(L, i, p)
 
 /* Registers l into the table below nup upvalues, popping them; a NULL
- * function makes a placeholder (false), as in 5.2. 5.1 has no light C
- * functions, so aliases (two names, one function, no upvalues) share one
- * closure: they compare equal, as they do from 5.2 on. */
-static inline void compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup) {
-    luaL_checkstack(L, nup + 1, "too many upvalues");
-    const luaL_Reg *first = l;
-    for (; l->name != NULL; l++) {
-        const luaL_Reg *same = NULL;
-        for (const luaL_Reg *p = first; nup == 0 && same == NULL && p < l; p++)
-            if (p->func == l->func && p->func != NULL) same = p;
-        if (same != NULL) {
-            lua_getfield(L, -1, same->name);
-        } else if (l->func == NULL) {
-            lua_pushboolean(L, 0);
-        } else {
-            for (int i = 0; i < nup; i++) lua_pushvalue(L, -nup);
-            lua_pushcclosure(L, l->func, nup);
-        }
-        lua_setfield(L, -(nup + 2), l->name);
-    }
-    lua_pop(L, nup);
-}
+ * function makes a placeholder (false), as in 5.2. A function (not a
+ * metamethod) gets an entry (compat_pushentry, below): it may yield in a
+ * task. Aliases (one function under several names) share one value. */
+void compat_setfuncs(lua_State *L, const luaL_Reg *l, int nup);
 #define luaL_setfuncs(L, l, n) compat_setfuncs(L, l, n)
 #undef luaL_newlibtable
 #undef luaL_newlib
@@ -558,15 +540,43 @@ static inline int compat_isyieldable(lua_State *L) {
 
 #elif LUA_VERSION_NUM == 501
 
-/* TEMPORARY (issue 15): 5.1 and LuaJIT cannot continue a C function after
- * a yield. Until socket.co re-issues a method's call on readiness, nothing
- * yields there: in a task a wait blocks in poll() as it does outside one. */
+/* 5.1 and LuaJIT have no continuations, and lua_yield works only as
+ * `return lua_yield(L, n)` from a C function called from Lua. compat.c
+ * emulates 5.2's: a yield raises a record of what to wait for and how to
+ * go on (the continuation, its context, the stack and upvalues); the
+ * entry wrapper of the method the task called turns it into a real
+ * yield, and socket.co runs the record on wake-up (socket._k51.run). A
+ * call that may yield runs its callee in a coroutine of its own. */
+int compat_yieldk(lua_State *L, int n, lua_KContext ctx, lua_KFunction k);
+void compat_callk(lua_State *L, int nargs, int nres, lua_KContext ctx, lua_KFunction k);
+int compat_pcallk(lua_State *L, int nargs, int nres, int errfunc, lua_KContext ctx, lua_KFunction k);
+/* Whether a wait here may yield: a coroutine whose frames above the C
+ * function Lua called are Lua code (LuaJIT: or pcall/xpcall). */
+int compat_isyieldable(lua_State *L);
 #undef lua_isyieldable
-#define lua_isyieldable(L) ((void) (L), 0)
-#define lua_yieldk(L, n, c, k) ((void) (c), (void) (k), lua_yield(L, n))
-#define lua_callk(L, na, nr, c, k) ((void) (c), (void) (k), lua_call(L, na, nr))
-#define lua_pcallk(L, na, nr, f, c, k) ((void) (c), (void) (k), lua_pcall(L, na, nr, f))
+#define lua_isyieldable(L) compat_isyieldable(L)
+#define lua_yieldk(L, n, c, k) compat_yieldk(L, n, c, k)
+#define lua_callk(L, na, nr, c, k) compat_callk(L, na, nr, c, k)
+#define lua_pcallk(L, na, nr, f, c, k) compat_pcallk(L, na, nr, f, c, k)
 
+#endif
+
+/* ---- Entries and identity ----------------------------------------------
+ * compat_pushentry pushes a C closure of f over the n values on top (as
+ * lua_pushcclosure), for a function Lua calls that may yield in a task.
+ * compat_self names the task a thread works for (a call's identity in
+ * call.c). compat_open adds what the emulation needs to socket.core's
+ * table at the top. All three are the plain thing on 5.2 and later. */
+#if LUA_VERSION_NUM == 501
+void compat_pushentry(lua_State *L, lua_CFunction f, int n);
+const void *compat_self(lua_State *L);
+void compat_pushself(lua_State *L);
+void compat_open(lua_State *L);
+#else
+#define compat_pushentry(L, f, n) lua_pushcclosure(L, f, n)
+#define compat_self(L) ((const void *) (L))
+#define compat_pushself(L) ((void) lua_pushthread(L))
+#define compat_open(L) ((void) (L))
 #endif
 
 #endif

@@ -93,5 +93,6 @@ int luaopen_socket_core(lua_State *L) {
     lua_pushinteger(L, 8192);
     lua_setfield(L, -2, "_DATAGRAMSIZE");
     core_features(L);
+    compat_open(L);
     return 1;
 }

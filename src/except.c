@@ -55,7 +55,7 @@ static int except_protect(lua_State *L) {
     luaL_checktype(L, 1, LUA_TFUNCTION);
     lua_settop(L, 1);
     lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushcclosure(L, except_protected, 2);
+    compat_pushentry(L, except_protected, 2);   /* may yield (5.1: compat.c) */
     return 1;
 }
 

@@ -8,7 +8,8 @@ local socket = require("socket")
 
 local create, resume, cstatus, crunning = coroutine.create, coroutine.resume,
   coroutine.status, coroutine.running
-local pack, unpack = table.pack, table.unpack
+local unpack = table.unpack or unpack
+local pack = table.pack or function(...) return { n = select("#", ...), ... } end
 local floor, huge = math.floor, math.huge
 local pcall, error = pcall, error
 local now = socket._now
@@ -165,6 +166,36 @@ local function finish(rec)
   nlive = nlive - 1
 end
 
+-- Lua 5.1 and LuaJIT (compat.c): a method cannot go on after a yield, so
+-- its yield leaves a record of how to go on in K51.pending[thread]. On
+-- wake-up a fresh helper coroutine runs the record (K51.run) on behalf of
+-- the task, which stays parked in the method's call; when the method is
+-- done its results resume the task. A record that waits again is kept.
+local K51 = socket._k51
+local k51run, k51pending, k51self = nil, nil, nil
+local function k51body(...) return k51run(...) end
+if K51 then k51run, k51pending, k51self = K51.run, K51.pending, K51.self end
+
+-- Runs what rec's last record goes on with; then as resume(rec.co, ...).
+local function k51resume(rec, r, args)
+  rec.k51 = nil
+  local h = create(k51body)
+  tasks[h], k51self[h] = true, rec.co
+  local res
+  if args then
+    res = pack(resume(h, r, unpack(args, 1, args.n)))
+  else
+    res = pack(resume(h, r))
+  end
+  tasks[h], k51self[h] = nil, nil
+  if not res[1] then return false, res[2] end       -- the method raised: the task's error
+  if cstatus(h) == "dead" then                       -- done: its results go to the task
+    return resume(rec.co, unpack(res, 2, res.n))
+  end
+  rec.k51, k51pending[h] = k51pending[h], nil        -- it waits again
+  return true, res[2], res[3], res[4], res[5], res[6]
+end
+
 -- Resumes one task; returns false, err when it raised and nobody took it.
 local function run(rec)
   if cstatus(rec.co) == "dead" then                 -- closed from outside (coroutine.close)
@@ -173,11 +204,18 @@ local function run(rec)
   end
   local args = rec.args
   local ok, a, b, c, d, e
-  if args then
-    rec.args = nil
+  if args then rec.args = nil end
+  local r = rec.k51
+  if r then
+    ok, a, b, c, d, e = k51resume(rec, r, args)
+  elseif args then
     ok, a, b, c, d, e = resume(rec.co, unpack(args, 1, args.n))
   else
     ok, a, b, c, d, e = resume(rec.co)
+  end
+  if K51 and ok then                                -- a yield out of a method: how to go on
+    r = k51pending[rec.co]
+    if r then rec.k51, k51pending[rec.co] = r, nil end
   end
   if not ok then
     finish(rec)
@@ -316,8 +354,28 @@ end
 
 co.sleep = socket.sleep
 
+-- co.pcall(f, ...): pcall, except that on PUC Lua 5.1, where a wait under
+-- pcall cannot yield, f runs in a coroutine of its own whose yields (and
+-- the record of how its wait goes on, compat.c) pass through this task.
+local PUC51 = K51 and not rawget(_G, "jit")
+local cyield = coroutine.yield
+function co.pcall(f, ...)
+  local me = crunning()
+  if not (PUC51 and me and tasks[me]) then return pcall(f, ...) end
+  local t = create(f)
+  tasks[t], k51self[t] = true, k51self[me] or me
+  local r = pack(resume(t, ...))
+  while r[1] and cstatus(t) ~= "dead" do
+    k51pending[me], k51pending[t] = k51pending[t], nil
+    r = pack(resume(t, cyield(unpack(r, 2, r.n))))
+  end
+  tasks[t], k51self[t] = nil, nil
+  return unpack(r, 1, r.n)
+end
+
 function co.running()
   local t = crunning()
+  if K51 and t and not live[t] then t = k51self[t] end   -- a helper thread (5.1, LuaJIT)
   return live[t] and t or nil
 end
 
@@ -327,7 +385,9 @@ local stopped = setmetatable({}, { __mode = "k" })
 -- On a setssl server the TLS handshake runs here, in the client's own task
 -- (tlsaccept from stream.c): a client that stalls it holds up only itself.
 -- A client whose handshake fails is skipped, as in the blocking loop.
+local k51entry = K51 and K51.entry
 local function spawnclient(handler, client, server, tlsaccept)
+  if k51entry and tlsaccept then tlsaccept = k51entry(tlsaccept) end   -- may yield (5.1, LuaJIT)
   co.spawn(function()
     if tlsaccept then
       client = tlsaccept(server, client)
