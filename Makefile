@@ -38,7 +38,7 @@ SSL_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
 SSL_LIBS   := $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null)
 endif
 SSL_SRC    = $(sort $(wildcard src/ssl/*.c))
-SSL_ENGINE = buffer call class inet options sock timeout wait
+SSL_ENGINE = buffer call class httphead inet options sock timeout wait
 SSL_OBJ    = $(SSL_SRC:src/ssl/%.c=$(BUILD)/obj/ssl/%.o) $(SSL_ENGINE:%=$(BUILD)/obj/%.o)
 SSL_SO     = $(BUILD)/socket/ssl/core.so
 SSL_NOTE   = OpenSSL headers not found: socket.ssl is not built; install libssl-dev (Debian/Ubuntu) or openssl-devel, then run make again
