@@ -130,18 +130,13 @@ describe("regress: receivehead", function()
     local ok, ssl = pcall(require, "socket.ssl")
     if not ok then return pending("socket.ssl not built") end
     local S = require("ssl_helper")
-    local dir = os.tmpname()
-    os.remove(dir)
-    local out, made = H.sh(("mkdir -p %s && cd %s && openssl req -x509 -newkey ec -pkeyopt "
-      .. "ec_paramgen_curve:prime256v1 -nodes -keyout key.pem -out cert.pem -days 2 -subj /CN=localhost")
-      :format(dir, dir))
-    assert(made, out)
-    local sparams = { mode = "server", certificate = dir .. "/cert.pem", key = dir .. "/key.pem" }
+    local sparams, cleanup = require("httpd_helper").selfsigned()
+    sparams.mode = "server"
     local cc, pp = S.tlspair(sparams, { verify = "none" }, "127.0.0.1")
     cc:send("GET /tls HTTP/1.1\r\nHost: t\r\n\r\n")
     pp:settimeout(2)
     assert.are.same({ "GET", "/tls", "HTTP/1.1", { host = "t" }, n = 4 }, table.pack(pp:receivehead()))
-    cc:close(); pp:close(); H.sh("rm -rf " .. dir)
+    cc:close(); pp:close(); cleanup()
     assert(ssl)
   end)
 end)
