@@ -120,7 +120,8 @@ demo: deps all
 
 # Benchmarks (bench/, doc/performance.md): netsocket vs Debian's LuaSocket vs
 # plain C, interleaved. QUICK=1 for a short run; WORKLOADS="bulk lines" for
-# a subset. bench/setup.sh installs the baselines and gnuplot (apt-get).
+# a subset (WORKLOADS=httpd: socket.httpd against nginx + Lua, bench/httpd.lua).
+# bench/setup.sh installs the baselines and gnuplot (apt-get).
 BENCH_C = peer bulk lines all pingpong accept select udp loadgen epoll_server \
           $(if $(HAVE_SSL),tls_peer tls_bulk tls_handshake)
 $(BUILD)/bench/%: bench/c/%.c bench/c/*.h
@@ -131,7 +132,9 @@ $(BUILD)/bench/%: bench/c/%.c bench/c/*.h
 bench: check-lua lib $(BENCH_C:%=$(BUILD)/bench/%)
 	@sh bench/setup.sh
 	@ulimit -n 20000 2>/dev/null || ulimit -n $$(ulimit -Hn) 2>/dev/null; \
-	    $(LUA) bench/run.lua $(CURDIR) $(BUILD) $(if $(QUICK),1,0) $(WORKLOADS)
+	    $(LUA) bench/run.lua $(CURDIR) $(BUILD) $(if $(QUICK),1,0) $(WORKLOADS); \
+	if [ -z "$(WORKLOADS)" ] || echo " $(WORKLOADS) " | grep -q " httpd "; then \
+	    $(LUA) bench/httpd.lua $(CURDIR) $(BUILD) $(if $(QUICK),1,0); fi
 
 # Static checks: luacheck over the Lua code (settings in .luacheckrc), and
 # cppcheck over src/ (justified exceptions in .cppcheck-suppressions).

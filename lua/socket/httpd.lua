@@ -47,6 +47,13 @@ local STATUS = setmetatable({}, { __index = function(t, code)
   return line
 end })
 
+-- Decimal lengths of small bodies, made once each.
+local LENGTH = setmetatable({}, { __index = function(t, n)
+  local s = tostring(n)
+  if n < 65536 then t[n] = s end
+  return s
+end })
+
 -- The Date field, made once a second.
 local datesec, dateline = -1, ""
 local function date()
@@ -227,10 +234,10 @@ function Response:send(body, ctype)
   local conn = self._close and "Connection: close\r\n" or (self._v10 and "Connection: keep-alive\r\n" or "")
   local head
   if ctype then
-    head = STATUS[st] .. date() .. "Content-Length: " .. #body .. "\r\nContent-Type: " .. ctype .. "\r\n"
+    head = STATUS[st] .. date() .. "Content-Length: " .. LENGTH[#body] .. "\r\nContent-Type: " .. ctype .. "\r\n"
       .. conn .. extra(self) .. "\r\n"
   else
-    head = STATUS[st] .. date() .. "Content-Length: " .. #body .. "\r\n" .. conn .. extra(self) .. "\r\n"
+    head = STATUS[st] .. date() .. "Content-Length: " .. LENGTH[#body] .. "\r\n" .. conn .. extra(self) .. "\r\n"
   end
   local ok, err
   if self._head or st == 204 or st == 304 then
@@ -348,16 +355,17 @@ local function discard(req)
   end
 end
 
-local function serve(srv, c)
+-- Serves the requests of connection c. One req and one res per connection,
+-- reset for each request (no allocation per request but the head's fields).
+local function serve(srv, c, req, res)
   local lim, handler = srv.limits, srv.handler
   local maxhead, maxfields = lim.maxheadbytes, lim.maxfields
   c:settimeout(lim.keepalive)
   c:settimeout(lim.headtimeout, "t")
-  local res = setmetatable({ _conn = c }, Response)
   while true do
-    srv._idle[c] = true
+    req._idle = true
     local method, target, version, h = c:receivehead(maxhead, maxfields)
-    srv._idle[c] = nil
+    req._idle = false
     if not method then
       local code = HEADERR[target] or (target ~= "timeout" and target ~= "closed" and 400)
       if code then plain(c, code) end
@@ -383,8 +391,8 @@ local function serve(srv, c)
       plain(c, 400)
       return
     end
-    local req = setmetatable({ method = method, target = target, version = version, headers = h,
-                               _conn = c, _limits = lim, _res = res }, RequestMT)
+    req.method, req.target, req.version, req.headers = method, target, version, h
+    req.path, req.query, req._err, req._cont = nil, nil, nil, false
     local bad = framing(req, h, lim)
     if bad then
       plain(c, bad)
@@ -452,7 +460,7 @@ function httpd.new(handler, options)
                                  ssl = ssl }
   if not sock then return nil, err end
   local srv = setmetatable({ handler = handler, limits = lim, socket = sock, onerror = options.onerror,
-                             _idle = {}, _conns = {}, _n = 0, _stopping = false }, Server)
+                             _conns = {}, _n = 0, _stopping = false }, Server)
   co.spawn(function()
     sock:foreachaccept(function(c)
       if srv._n >= lim.maxconnections or srv._stopping then
@@ -462,9 +470,11 @@ function httpd.new(handler, options)
         return
       end
       srv._n = srv._n + 1
-      srv._conns[c] = true
-      local ok, e = pcall(serve, srv, c)
-      srv._conns[c], srv._idle[c] = nil, nil
+      local req = setmetatable({ _conn = c, _limits = lim, _idle = false }, RequestMT)
+      req._res = setmetatable({ _conn = c }, Response)
+      srv._conns[c] = req
+      local ok, e = pcall(serve, srv, c, req, req._res)
+      srv._conns[c] = nil
       srv._n = srv._n - 1
       c:close()
       if not ok and srv.onerror then pcall(srv.onerror, e) end
@@ -485,8 +495,10 @@ function Server:stop(grace)
   if self._stopping then return true end
   self._stopping = true
   self.socket:close()
-  for c in pairs(self._idle) do c:close() end
   local conns = self._conns
+  for c, req in pairs(conns) do
+    if req._idle then c:close() end
+  end
   if next(conns) then
     co.spawn(function()
       local deadline = socket.gettime() + (grace or 5)
