@@ -229,15 +229,17 @@ end
 function Response:send(body, ctype)
   if self._sent then error("response already sent", 2) end
   self._sent = true
-  body = body and tostring(body) or ""
+  if type(body) ~= "string" then body = body and tostring(body) or "" end
   local st = self.status
   local conn = self._close and "Connection: close\r\n" or (self._v10 and "Connection: keep-alive\r\n" or "")
+  local f = self._fields
+  local ex = f and concat(f) or ""
   local head
   if ctype then
     head = STATUS[st] .. date() .. "Content-Length: " .. LENGTH[#body] .. "\r\nContent-Type: " .. ctype .. "\r\n"
-      .. conn .. extra(self) .. "\r\n"
+      .. conn .. ex .. "\r\n"
   else
-    head = STATUS[st] .. date() .. "Content-Length: " .. LENGTH[#body] .. "\r\n" .. conn .. extra(self) .. "\r\n"
+    head = STATUS[st] .. date() .. "Content-Length: " .. LENGTH[#body] .. "\r\n" .. conn .. ex .. "\r\n"
   end
   local ok, err
   if self._head or st == 204 or st == 304 then
@@ -393,12 +395,17 @@ local function serve(srv, c, req, res)
     end
     req.method, req.target, req.version, req.headers = method, target, version, h
     req.path, req.query, req._err, req._cont = nil, nil, nil, false
-    local bad = framing(req, h, lim)
-    if bad then
-      plain(c, bad)
-      return
+    local hasbody = false
+    if h["content-length"] or h["transfer-encoding"] or h.expect then
+      local bad = framing(req, h, lim)
+      if bad then
+        plain(c, bad)
+        return
+      end
+      hasbody = req._left > 0 or req._chunked
+    else
+      req._left, req._chunked = 0, false
     end
-    local hasbody = req._left > 0 or req._chunked
     if hasbody then
       c:settimeout(lim.bodytimeout)
       c:settimeout(nil, "t")
