@@ -203,25 +203,37 @@ Response.__index = Response
 
 -- Sets a response field (`name` as it should appear). Values with CR or LF
 -- raise: a field cannot smuggle another one.
+local NAMEOK, nnameok = {}, 0           -- names checked already (a few hundred at most)
+
 function Response:set(name, value)
   name, value = tostring(name), tostring(value)
-  if find(name, "[^%w!#$%%&'*+%-.^_`|~]") or name == "" then
-    error("bad argument #1 to 'set' (invalid field name)", 2)
+  if not NAMEOK[name] then
+    if find(name, "[^%w!#$%%&'*+%-.^_`|~]") or name == "" then
+      error("bad argument #1 to 'set' (invalid field name)", 2)
+    end
+    if nnameok < 256 then NAMEOK[name], nnameok = true, nnameok + 1 end
   end
   if find(value, "[%z\r\n]") then error("bad argument #2 to 'set' (CR, LF or NUL in field value)", 2) end
-  local f = self._fields
-  if not f then
-    f = {}
-    self._fields = f
-  end
-  f[#f + 1] = name .. ": " .. value .. "\r\n"
+  local n = self._nf + 1                 -- the connection's list, reused by each request
+  self._fields[n], self._nf = name .. ": " .. value .. "\r\n", n
   return self
 end
 
 local function extra(res)
-  local f = res._fields
-  if f then return concat(f) end
-  return ""
+  local n = res._nf
+  if n == 0 then return "" end
+  if n == 1 then return res._fields[1] end
+  return concat(res._fields, "", 1, n)
+end
+
+-- "\r\nContent-Type: x\r\n" per content type (a few hundred at most).
+local CTYPE, nctype = {}, 0
+local function ctypeline(ctype)
+  local line = CTYPE[ctype]
+  if line then return line end
+  line = "\r\nContent-Type: " .. ctype .. "\r\n"
+  if nctype < 256 then CTYPE[ctype], nctype = line, nctype + 1 end
+  return line
 end
 
 -- Sends the whole response: status (res.status, default 200), fields, and
@@ -232,21 +244,11 @@ function Response:send(body, ctype)
   if type(body) ~= "string" then body = body and tostring(body) or "" end
   local st = self.status
   local conn = self._close and "Connection: close\r\n" or (self._v10 and "Connection: keep-alive\r\n" or "")
-  local f = self._fields
-  local ex = f and concat(f) or ""
-  local head
-  if ctype then
-    head = STATUS[st] .. date() .. "Content-Length: " .. LENGTH[#body] .. "\r\nContent-Type: " .. ctype .. "\r\n"
-      .. conn .. ex .. "\r\n"
-  else
-    head = STATUS[st] .. date() .. "Content-Length: " .. LENGTH[#body] .. "\r\n" .. conn .. ex .. "\r\n"
-  end
-  local ok, err
-  if self._head or st == 204 or st == 304 then
-    ok, err = self._conn:send(head)
-  else
-    ok, err = self._conn:send(head .. body)
-  end
+  local len = LENGTH[#body]
+  if self._head or st == 204 or st == 304 then body = "" end
+  -- head and body in one string (one concatenation), one send
+  local ok, err = self._conn:send(STATUS[st] .. date() .. "Content-Length: " .. len
+    .. (ctype and ctypeline(ctype) or "\r\n") .. conn .. extra(self) .. "\r\n" .. body)
   if not ok then self._close = true end
   return ok, err
 end
@@ -410,13 +412,13 @@ local function serve(srv, c, req, res)
       c:settimeout(lim.bodytimeout)
       c:settimeout(nil, "t")
     end
-    res.status, res._fields, res._sent, res._streaming, res._finished = 200, nil, false, false, false
+    res.status, res._nf, res._sent, res._streaming, res._finished = 200, 0, false, false, false
     res._close, res._head, res._v10 = close, method == "HEAD", v10
     local ok, err = pcall(handler, req, res)
     if not ok then
       if srv.onerror then pcall(srv.onerror, err, req) end
       if not res._sent then
-        res.status, res._fields, res._close = 500, nil, true
+        res.status, res._nf, res._close = 500, 0, true
         res:send("")
       end
       return
@@ -478,7 +480,7 @@ function httpd.new(handler, options)
       end
       srv._n = srv._n + 1
       local req = setmetatable({ _conn = c, _limits = lim, _idle = false }, RequestMT)
-      req._res = setmetatable({ _conn = c }, Response)
+      req._res = setmetatable({ _conn = c, _fields = {}, _nf = 0 }, Response)
       srv._conns[c] = req
       local ok, e = pcall(serve, srv, c, req, req._res)
       srv._conns[c] = nil
