@@ -157,4 +157,21 @@ describe("samples/httpd_hello.lua", function()
     h.kill()
     assert.are.equal("", h.rest())
   end)
+
+  it("two processes share one port with reuseport", function()
+    local S = require("ssl_helper")
+    local root = debug.getinfo(1, "S").source:match("^@(.-)spec/[^/]*$") or ""
+    local port = H.freeport()
+    local cmd = "timeout 60 " .. H.LUA .. " " .. S.q(root .. "samples/httpd_hello.lua") .. " " .. port .. " reuseport"
+    local a = S.spawn(cmd)
+    local b = S.spawn(cmd)
+    local want = "listening on http://127.0.0.1:" .. port .. "/"
+    assert.are.equal(want, a.line())
+    assert.are.equal(want, b.line())
+    for _ = 1, 4 do
+      assert.are.equal("Hello, world!", (H.sh("curl -s http://127.0.0.1:" .. port .. "/")))
+    end
+    a.kill(); b.kill()
+    assert.are.equal("", a.rest() .. b.rest())
+  end)
 end)
