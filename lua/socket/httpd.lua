@@ -236,6 +236,18 @@ local function ctypeline(ctype)
   return line
 end
 
+-- A long send runs under bodytimeout between bytes and no total limit
+-- (the connection's head timeout would cut a slow download short); the
+-- server restores its timeouts after the handler.
+local function longsend(res)
+  if not res._retime then
+    local c, lim = res._conn, res._limits
+    c:settimeout(lim.bodytimeout)
+    c:settimeout(nil, "t")
+    res._retime = true
+  end
+end
+
 -- Sends the whole response: status (res.status, default 200), fields, and
 -- `body` with a Content-Length, in one send. `ctype`: a Content-Type.
 function Response:send(body, ctype)
@@ -245,6 +257,7 @@ function Response:send(body, ctype)
   local st = self.status
   local conn = self._close and "Connection: close\r\n" or (self._v10 and "Connection: keep-alive\r\n" or "")
   local len = LENGTH[#body]
+  if #body > 65536 then longsend(self) end
   if self._head or st == 204 or st == 304 then body = "" end
   -- head and body in one string (one concatenation), one send
   local ok, err = self._conn:send(STATUS[st] .. date() .. "Content-Length: " .. len
@@ -260,6 +273,7 @@ function Response:write(data, ctype)
   data = tostring(data)
   if not self._sent then
     self._sent, self._streaming = true, true
+    longsend(self)
     local ct = ctype and "Content-Type: " .. ctype .. "\r\n" or ""
     local framing = "Transfer-Encoding: chunked\r\n"
     if self._v10 then
@@ -426,8 +440,9 @@ local function serve(srv, c, req, res)
     if not res._sent then res:send("") end
     if res._streaming then res:finish() end
     if res._close then return end
-    if hasbody then
-      if not discard(req) then return end
+    if hasbody and not discard(req) then return end
+    if hasbody or res._retime then
+      res._retime = false
       c:settimeout(lim.keepalive)
       c:settimeout(lim.headtimeout, "t")
     end
@@ -480,7 +495,7 @@ function httpd.new(handler, options)
       end
       srv._n = srv._n + 1
       local req = setmetatable({ _conn = c, _limits = lim, _idle = false }, RequestMT)
-      req._res = setmetatable({ _conn = c, _fields = {}, _nf = 0 }, Response)
+      req._res = setmetatable({ _conn = c, _limits = lim, _fields = {}, _nf = 0, _retime = false }, Response)
       srv._conns[c] = req
       local ok, e = pcall(serve, srv, c, req, req._res)
       srv._conns[c] = nil
