@@ -38,7 +38,7 @@ SSL_CFLAGS := $(shell $(PKG_CONFIG) --cflags openssl 2>/dev/null)
 SSL_LIBS   := $(shell $(PKG_CONFIG) --libs openssl 2>/dev/null)
 endif
 SSL_SRC    = $(sort $(wildcard src/ssl/*.c))
-SSL_ENGINE = buffer call class compat inet options sock sockerr timeout wait
+SSL_ENGINE = buffer call class compat httphead inet options sock sockerr timeout wait
 SSL_OBJ    = $(SSL_SRC:src/ssl/%.c=$(BUILD)/obj/ssl/%.o) $(SSL_ENGINE:%=$(BUILD)/obj/%.o)
 SSL_SO     = $(BUILD)/socket/ssl/core.so
 SSL_NOTE   = OpenSSL headers not found: socket.ssl is not built; install libssl-dev (Debian/Ubuntu) or openssl-devel, then run make again
@@ -120,7 +120,8 @@ demo: deps all
 
 # Benchmarks (bench/, doc/performance.md): netsocket vs Debian's LuaSocket vs
 # plain C, interleaved. QUICK=1 for a short run; WORKLOADS="bulk lines" for
-# a subset. bench/setup.sh installs the baselines and gnuplot (apt-get).
+# a subset (WORKLOADS=httpd: socket.httpd against nginx + Lua, bench/httpd.lua).
+# bench/setup.sh installs the baselines and gnuplot (apt-get).
 BENCH_C = peer bulk lines all pingpong accept select udp loadgen epoll_server \
           $(if $(HAVE_SSL),tls_peer tls_bulk tls_handshake)
 $(BUILD)/bench/%: bench/c/%.c bench/c/*.h
@@ -131,7 +132,9 @@ $(BUILD)/bench/%: bench/c/%.c bench/c/*.h
 bench: check-lua lib $(BENCH_C:%=$(BUILD)/bench/%)
 	@sh bench/setup.sh
 	@ulimit -n 20000 2>/dev/null || ulimit -n $$(ulimit -Hn) 2>/dev/null; \
-	    $(LUA) bench/run.lua $(CURDIR) $(BUILD) $(if $(QUICK),1,0) $(WORKLOADS)
+	    $(LUA) bench/run.lua $(CURDIR) $(BUILD) $(if $(QUICK),1,0) $(WORKLOADS); \
+	if [ -z "$(WORKLOADS)" ] || echo " $(WORKLOADS) " | grep -q " httpd "; then \
+	    $(LUA) bench/httpd.lua $(CURDIR) $(BUILD) $(if $(QUICK),1,0); fi
 
 # Static checks: luacheck over the Lua code (settings in .luacheckrc), and
 # cppcheck over src/ (justified exceptions in .cppcheck-suppressions).

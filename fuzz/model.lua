@@ -177,6 +177,84 @@ function M:receivesome(max, held, timeout)
   return pack(true, self:take(n < #self.buf and n or #self.buf))
 end
 
+-- An HTTP request head (receivehead, doc/tcp.md) in s, checked line by
+-- line as RFC 9112 says, strictly: the head's length and its parts, or
+-- nil, error, or nil when more bytes are needed.
+local TOKEN = "^[%w!#$%%&'*+%-.^_`|~]+"
+local function headline(line)
+  local m, t, v = line:match("^([%w!#$%%&'*+%-.^_`|~]+) ([\33-\126]+) (HTTP/%d%.%d)$")
+  return m, t, v
+end
+
+local function parsehead(s, max, maxfields)
+  local w = s:sub(1, max)
+  local pos = 1
+  while true do                                     -- empty lines before the request line
+    if w:sub(pos, pos) == "\n" then pos = pos + 1
+    elseif w:sub(pos, pos + 1) == "\r\n" then pos = pos + 2
+    else break end
+  end
+  local method, target, version
+  local fields, order, nfields = {}, {}, 0
+  while true do
+    local nl = w:find("\n", pos, true)
+    if not nl then
+      if #w < max then return nil end
+      return nil, method and "head too large" or "request line too long"
+    end
+    local line = w:sub(pos, nl - 1)
+    if line:sub(-1) == "\r" then line = line:sub(1, -2) end
+    pos = nl + 1
+    if not method then
+      method, target, version = headline(line)
+      if not method then return nil, "bad request line" end
+    elseif line == "" then
+      local list = {}
+      for _, name in ipairs(order) do
+        local v = fields[name]
+        list[#list + 1] = name .. "=" .. (type(v) == "table" and "{" .. table.concat(v, "|") .. "}" or v)
+      end
+      table.sort(list)
+      return nl, method, target, version, table.concat(list, "\n")
+    else
+      nfields = nfields + 1
+      if nfields > maxfields then return nil, "too many fields" end
+      if line:find("^[ \t]") then return nil, "obs-fold" end
+      local name = line:match(TOKEN) or ""
+      local after = line:sub(#name + 1, #name + 1)
+      if name ~= "" and (after == " " or after == "\t") then return nil, "whitespace before colon" end
+      if name == "" or after ~= ":" then return nil, "bad field name" end
+      local value = line:sub(#name + 2)
+      if value:find("[^\t \33-\126\128-\255]") then return nil, "invalid character in field" end
+      value = value:match("^[ \t]*(.-)[ \t]*$")
+      name = name:lower()
+      local had = fields[name]
+      if had == nil then
+        fields[name] = value
+        order[#order + 1] = name
+      elseif type(had) == "string" then
+        fields[name] = { had, value }
+      else
+        had[#had + 1] = value
+      end
+    end
+  end
+end
+
+function M:receivehead(max, maxfields)
+  max, maxfields = max or 16384, maxfields or 100
+  while true do
+    local len, a, b, c, d = parsehead(self.buf, max, maxfields)
+    if len then
+      self:take(len)
+      return pack(true, a, b, c, d)
+    end
+    if a then return pack(true, nil, a) end
+    local err = self:more()
+    if err then return pack(true, nil, err) end
+  end
+end
+
 -- dirty(): the engine's own buffer holds bytes (not the backend's).
 function M:dirty(held)
   return pack(true, #self.buf - held > 0)

@@ -75,8 +75,11 @@ local function decode(s)
       local max = m % 64 == 0 and BADSIZES[m // 64 + 1 + (r.byte() % 2) * 4] or (m < 64 and m or (m % 64) * 97)
       local t = ({ nil, 0, nil, "soon" })[hi % 4 + 1]
       calls[#calls + 1] = { "receivesome", max, t }
-    elseif hi < 4 then
+    elseif hi < 2 then
       calls[#calls + 1] = { "close" }
+    elseif hi < 4 then                               -- receivehead(max, maxfields)
+      local m, f = r.byte(), r.byte()
+      calls[#calls + 1] = { "receivehead", m < 16 and 16384 or m * 3, f < 128 and f % 8 + 1 or 100 }
     else
       calls[#calls + 1] = { "receive", "*l" }
     end
@@ -107,6 +110,16 @@ local function describe(events, calls, upto)
   return "events: " .. concat(ev, " ") .. "\ncalls: " .. concat(cs, "; ")
 end
 
+-- A fields table as the model gives it: "name=value" lines, sorted.
+local function canon(fields)
+  local list = {}
+  for name, v in pairs(fields) do
+    list[#list + 1] = name .. "=" .. (type(v) == "table" and "{" .. concat(v, "|") .. "}" or v)
+  end
+  table.sort(list)
+  return concat(list, "\n")
+end
+
 -- Real calls go through a Lua function (not a tail call), so that errors
 -- name the method as a script would see them.
 local function real(obj, c)
@@ -114,6 +127,12 @@ local function real(obj, c)
     return pack(pcall(function() local t = pack(obj:receive(c[2], c[3], c[4])); return t end))
   elseif c[1] == "receivesome" then
     return pack(pcall(function() local t = pack(obj:receivesome(c[2], c[3])); return t end))
+  elseif c[1] == "receivehead" then
+    return pack(pcall(function()
+      local t = pack(obj:receivehead(c[2], c[3]))
+      if type(t[4]) == "table" then t[4] = canon(t[4]) end
+      return t
+    end))
   end
   return pack(pcall(function() local t = pack(obj:close()); return t end))
 end
@@ -137,6 +156,7 @@ return function(input)
     local want
     if c[1] == "receive" then want = model:receive(c[2], c[3], c[4])
     elseif c[1] == "receivesome" then want = model:receivesome(c[2], held, c[3])
+    elseif c[1] == "receivehead" then want = model:receivehead(c[2], c[3])
     else want = model:close() end
     if TRACE then io.stderr:write(showcall(c), " -> ", showpack(got), "\n") end
     if not same(got, want) then

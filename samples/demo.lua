@@ -287,10 +287,52 @@ local function cosockets()
   finish(server, "co_echo_server")
 end
 
+local function httpdfiles()
+  step(7, "socket.httpd: samples/httpd_files.lua serving a directory",
+    "an HTTP/1.1 server on cosockets; a path that leaves the directory gets 404; SIGTERM stops it")
+  local dir = tmpdir()
+  local f = assert(io.open(dir .. "/index.html", "w"))
+  f:write("<h1>netsocket</h1>\n")
+  f:close()
+  f = assert(io.open(dir .. "/notes.txt", "w"))
+  f:write("served by socket.httpd\n")
+  f:close()
+  local server = spawn(("%s %s/httpd_files.lua %s 0"):format(lua, here, q(dir)))
+  local port = tonumber(expect(server, "^listening on http://127%.0%.0%.1:(%d+)/"))
+  if check(port, "the file server started") then
+    local url = ("http://127.0.0.1:%d"):format(port)
+    local _, hascurl = sh("command -v curl")
+    for _, r in ipairs({ { "/", "200 text/html; charset=utf-8" }, { "/notes.txt", "200 text/plain; charset=utf-8" },
+                         { "/../../etc/passwd", "404 text/plain" }, { "/%2e%2e/etc/passwd", "404 text/plain" } }) do
+      local out
+      if hascurl then
+        say("$ curl --path-as-is " .. url .. r[1])
+        out = sh(("curl -sS --noproxy '*' --max-time 10 --path-as-is -w '%%{http_code} %%{content_type}' %s%s")
+          :format(url, r[1]))
+      else
+        local c <close> = assert(socket.connect("127.0.0.1", port))
+        c:settimeout(5)
+        c:send(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"):format(r[1]))
+        local all = c:receive("*a") or ""
+        out = all:match("\r\n\r\n(.*)$") .. (all:match("^HTTP/1%.1 (%d+)") or "") .. " "
+          .. (all:match("Content%-Type: ([^\r]*)") or "")
+      end
+      for l in out:gmatch("[^\n]+") do say("| " .. l) end
+      check(out:sub(-#r[2]) == r[2], "GET " .. r[1] .. " -> " .. r[2])
+    end
+  end
+  os.execute("kill " .. server.pid)
+  local _, rest = server.finish()
+  for l in rest:gmatch("[^\n]+") do say(l) end
+  say("stopped by SIGTERM")
+  sh("rm -rf " .. q(dir))
+end
+
 print(("netsocket demo — %s (%s)"):format(socket._IMPL, socket._VERSION))
 local t0 = socket.gettime()
-local steps = { echo = echo, daytime = daytime, pipe = pipechat, tls = tls, http = http, co = cosockets }
-local order = { "echo", "daytime", "pipe", "tls", "http", "co" }
+local steps = { echo = echo, daytime = daytime, pipe = pipechat, tls = tls, http = http, co = cosockets,
+  httpd = httpdfiles }
+local order = { "echo", "daytime", "pipe", "tls", "http", "co", "httpd" }
 local chosen = #arg > 0 and arg or order
 for _, name in ipairs(chosen) do
   if not steps[name] then

@@ -10,7 +10,7 @@ set -eu
 
 PKGS="lua5.4 liblua5.4-dev lua-busted luarocks pkg-config make gcc clang \
 libssl-dev openssl socat curl lua-check cppcheck lua-sec python3 \
-python3-aiosmtpd python3-pyftpdlib valgrind strace zip"
+python3-aiosmtpd python3-pyftpdlib valgrind strace zip wrk apache2-utils"
 
 want=${1:-lua5.4}
 [ "$want" = all ] && want="lua5.1 lua5.2 lua5.3 lua5.4 lua5.5 luajit"

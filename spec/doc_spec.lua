@@ -73,7 +73,7 @@ local REFERENCE = { "doc/socket.md", "doc/tcp.md", "doc/udp.md", "doc/unix.md", 
                     "doc/smtp.md", "doc/ftp.md" }
 -- Guides: examples run, links checked.
 local GUIDES = { "README.md", "doc/getting-started.md", "doc/migration.md", "doc/performance.md",
-                 "doc/reliability.md", "doc/windows.md" }
+                 "doc/reliability.md", "doc/windows.md", "doc/httpd.md" }
 -- Pages of work in progress, not checked yet. When one lands, move it to
 -- REFERENCE and give it its signature forms (TABLES, GROUPS) here.
 local PENDING = {

@@ -121,6 +121,10 @@ static void buffer_consume(buffer *b, size_t n) {
     if (b->first == b->last) b->first = b->last = 0;
 }
 
+int buffer_fill(lua_State *L, buffer *b, size_t room) {
+    return buffer_more(L, b, room, (size_t) -1);
+}
+
 /* Pushes the n unread bytes at the start of the buffer, all of them, and
  * consumes them. A large heap block holding exactly them is handed to Lua
  * as the string itself where the version can adopt it (compat_pushblock:
@@ -143,6 +147,11 @@ static void buffer_pushall(lua_State *L, buffer *b, size_t n) {
 /* After a call: give back a large block once it is drained. */
 static void buffer_settle(lua_State *L, buffer *b) {
     if (b->first == b->last && b->cap > BUFFER_KEEP) buffer_release(L, b);
+}
+
+void buffer_skip(lua_State *L, buffer *b, size_t n) {
+    buffer_consume(b, n);
+    buffer_settle(L, b);
 }
 
 /* Pushes s[0..n) without any "\r" (LuaSocket drops every CR of a line). */

@@ -26,6 +26,12 @@ void buffer_init(buffer *b, io *backend, calls *cs);
 void buffer_free(lua_State *L, buffer *b);
 int buffer_isempty(const buffer *b);
 
+/* For other readers of the buffer (httphead.c): reads more bytes, making
+ * room for `room` (IO_DONE or an error, may yield as receive does), and
+ * consumes n unread bytes. */
+int buffer_fill(lua_State *L, buffer *b, size_t room);
+void buffer_skip(lua_State *L, buffer *b, size_t n);
+
 /* Methods on the object at stack index 1 (arguments from index 2). */
 int buffer_meth_receive(lua_State *L, buffer *b);
 int buffer_meth_send(lua_State *L, buffer *b);

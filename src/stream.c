@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "httphead.h"
 #include "sock.h"
 #include "stream.h"
 #include "wait.h"
@@ -337,6 +338,13 @@ static int stream_meth_receive(lua_State *L) {
     return buffer_meth_receive(L, &t->buf);
 }
 
+WAIT_RESTART(stream_meth_receivehead)
+static int stream_meth_receivehead(lua_State *L) {
+    stream *t = stream_check(L, 1, STREAM_CLIENT);
+    if (call_begin(L, &t->cs.rd, stream_meth_receivehead_k) == CALL_BUSY) return stream_pushbusy(L, &t->cs.rd);
+    return httphead_meth_receive(L, &t->buf);
+}
+
 WAIT_RESTART(stream_meth_send)
 static int stream_meth_send(lua_State *L) {
     stream *t = stream_check(L, 1, STREAM_CLIENT);
@@ -484,6 +492,7 @@ void stream_register(lua_State *L, const stream_classes *cls, const luaL_Reg *ex
         {"gettimeout", stream_meth_gettimeout},
         {"listen", stream_meth_listen},
         {"receive", stream_meth_receive},
+        {"receivehead", stream_meth_receivehead},
         {"receivesome", stream_meth_receivesome},
         {"send", stream_meth_send},
         {"sendsome", stream_meth_sendsome},

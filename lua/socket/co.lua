@@ -197,11 +197,9 @@ local function k51resume(rec, r, args)
 end
 
 -- Resumes one task; returns false, err when it raised and nobody took it.
+local DEAD = "cannot resume dead coroutine"
+
 local function run(rec)
-  if cstatus(rec.co) == "dead" then                 -- closed from outside (coroutine.close)
-    finish(rec)
-    return true
-  end
   local args = rec.args
   local ok, a, b, c, d, e
   if args then rec.args = nil end
@@ -219,6 +217,9 @@ local function run(rec)
   end
   if not ok then
     finish(rec)
+    -- Closed from outside (coroutine.close) while it waited: nothing ran.
+    -- Asking first would cost a coroutine.status call on every resume.
+    if a == DEAD and cstatus(rec.co) == "dead" then return true end
     local onerror = co.onerror
     if onerror then                                 -- if it raises, that error leaves the step
       local hok, herr = pcall(onerror, rec.co, a)

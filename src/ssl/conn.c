@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include "buffer.h"
 #include "class.h"
+#include "httphead.h"
 #include "inet.h"
 #include "options.h"
 #include "sock.h"
@@ -241,6 +242,11 @@ static int conn_meth_send(lua_State *L) {
     return conn_buffered(L, conn_meth_send_k, WAIT_W, 1, buffer_meth_send);
 }
 
+WAIT_RESTART(conn_meth_receivehead)
+static int conn_meth_receivehead(lua_State *L) {
+    return conn_buffered(L, conn_meth_receivehead_k, 0, 0, httphead_meth_receive);
+}
+
 WAIT_RESTART(conn_meth_receivesome)
 static int conn_meth_receivesome(lua_State *L) {
     return conn_buffered(L, conn_meth_receivesome_k, 0, 0, buffer_meth_receivesome);
@@ -369,6 +375,7 @@ const luaL_Reg conn_methods[] = {
     {"getstats", conn_meth_getstats},
     {"gettimeout", conn_meth_gettimeout},
     {"receive", conn_meth_receive},
+    {"receivehead", conn_meth_receivehead},
     {"receivesome", conn_meth_receivesome},
     {"send", conn_meth_send},
     {"sendsome", conn_meth_sendsome},

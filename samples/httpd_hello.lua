@@ -1,0 +1,24 @@
+-- Hello, world over socket.httpd: GET / answers 200 "Hello, world!" with a
+-- Content-Length, on keep-alive connections; anything else is 404. The
+-- first line printed is the URL. SIGTERM ends it (the kernel closes the
+-- sockets; nothing is left behind). `make bench` runs exactly this file.
+--   lua samples/httpd_hello.lua [PORT] [reuseport]
+local httpd = require("socket.httpd")
+local co = require("socket.co")
+
+local port = tonumber(arg[1]) or 8080
+local server = assert(httpd.new(function(req, res)
+  if req.target == "/" then
+    return res:send("Hello, world!", "text/plain")
+  end
+  res.status = 404
+  res:send("not found\n", "text/plain")
+end, {
+  port = port,
+  reuseport = arg[2] == "reuseport",
+  onerror = function(err) io.stderr:write("httpd_hello: ", tostring(err), "\n") end,
+}))
+local _, bound = server:getsockname()
+print(("listening on http://127.0.0.1:%d/"):format(bound))
+io.stdout:flush()
+co.run()

@@ -1,0 +1,207 @@
+/* HTTP/1.x request heads read in one call (doc/tcp.md, receivehead).
+ * Strict where leniency lets a request mean two things to two parsers
+ * (request smuggling): no obs-fold, no whitespace before a colon, no CR,
+ * NUL or other control inside a line; a bare LF ends a line as CRLF does
+ * (RFC 9112 §2.2 allows it), a lone CR is an error. Bytes stay buffered
+ * until the head is complete, so the call restarts after a wait (socket.co)
+ * and a timeout loses nothing. */
+#include <string.h>
+#include "httphead.h"
+#include "io.h"
+
+enum { HH_TOKEN = 1, HH_VALUE = 2, HH_TARGET = 4, HH_UPPER = 8 };
+
+/* Character classes: tchar (RFC 9110 §5.6.2), field-value bytes (VCHAR,
+ * obs-text, SP, HTAB), request-target bytes (VCHAR), upper-case letters. */
+static const unsigned char httphead_class[256] = {   /* 32 bytes a row */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    2, 7, 6, 7, 7, 7, 7, 7, 6, 6, 7, 7, 6, 7, 7, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6,
+    6, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 6, 6, 6, 7, 7,
+    7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 7, 6, 7, 0,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+};
+
+#define HH_IS(c, k) (httphead_class[(unsigned char) (c)] & (k))
+
+void httphead_scaninit(httphead_scan_state *st) {
+    st->pos = st->start = st->nfields = 0;
+    st->inhead = 0;
+}
+
+/* method SP request-target SP HTTP/d.d */
+static int httphead_checkline(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n && HH_IS(s[i], HH_TOKEN)) i++;
+    if (i == 0 || i == n || s[i] != ' ') return HTTPHEAD_BADLINE;
+    size_t t = ++i;
+    while (i < n && HH_IS(s[i], HH_TARGET)) i++;
+    if (i == t || i == n || s[i] != ' ') return HTTPHEAD_BADLINE;
+    s += i + 1;
+    n -= i + 1;
+    if (n != 8 || memcmp(s, "HTTP/", 5) != 0 || s[5] < '0' || s[5] > '9' || s[6] != '.'
+        || s[7] < '0' || s[7] > '9') return HTTPHEAD_BADLINE;
+    return 0;
+}
+
+/* name ":" OWS value OWS */
+static int httphead_checkfield(const char *s, size_t n) {
+    if (s[0] == ' ' || s[0] == '\t') return HTTPHEAD_OBSFOLD;
+    size_t i = 0;
+    while (i < n && HH_IS(s[i], HH_TOKEN)) i++;
+    if (i < n && (s[i] == ' ' || s[i] == '\t') && i > 0) return HTTPHEAD_WSCOLON;
+    if (i == 0 || i == n || s[i] != ':') return HTTPHEAD_BADNAME;
+    for (i++; i < n; i++)
+        if (!HH_IS(s[i], HH_VALUE)) return HTTPHEAD_BADCHAR;
+    return 0;
+}
+
+long httphead_scan(const char *s, size_t n, size_t max, size_t maxfields, httphead_scan_state *st) {
+    size_t upto = n < max ? n : max;
+    for (;;) {
+        size_t pos = st->pos;
+        if (!st->inhead) {                 /* empty lines before the request line (§2.2) */
+            while (pos < upto && (s[pos] == '\n' || (s[pos] == '\r' && pos + 1 < upto && s[pos + 1] == '\n')))
+                pos += s[pos] == '\n' ? 1 : 2;
+            st->pos = st->start = pos;
+        }
+        const char *nl = pos < upto ? memchr(s + pos, '\n', upto - pos) : NULL;
+        if (nl == NULL) {
+            if (upto < max) return HTTPHEAD_MORE;
+            return st->inhead ? HTTPHEAD_TOOLARGE : HTTPHEAD_LINELONG;
+        }
+        size_t end = (size_t) (nl - s), len = end - pos;
+        if (len > 0 && s[end - 1] == '\r') len--;
+        const char *line = s + pos;
+        int err;
+        if (!st->inhead) {
+            err = httphead_checkline(line, len);
+            st->inhead = 1;
+        } else if (len == 0) {
+            st->pos = end + 1;
+            return (long) (end + 1);
+        } else if (++st->nfields > maxfields) {
+            err = HTTPHEAD_TOOMANY;
+        } else {
+            err = httphead_checkfield(line, len);
+        }
+        if (err != 0) return err;
+        st->pos = end + 1;
+    }
+}
+
+const char *httphead_error(long code) {
+    switch (code) {
+        case HTTPHEAD_LINELONG: return "request line too long";
+        case HTTPHEAD_TOOLARGE: return "head too large";
+        case HTTPHEAD_TOOMANY: return "too many fields";
+        case HTTPHEAD_BADLINE: return "bad request line";
+        case HTTPHEAD_OBSFOLD: return "obs-fold";
+        case HTTPHEAD_WSCOLON: return "whitespace before colon";
+        case HTTPHEAD_BADCHAR: return "invalid character in field";
+        default: return "bad field name";
+    }
+}
+
+/* Pushes s[0..n) lower-cased (names are case-insensitive: one key each). */
+static void httphead_pushlower(lua_State *L, const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n && !HH_IS(s[i], HH_UPPER)) i++;
+    if (i == n) {
+        lua_pushlstring(L, s, n);
+        return;
+    }
+    char small[128];
+    luaL_Buffer B;
+    char *d = small;
+    if (n > sizeof small) {
+        luaL_buffinit(L, &B);
+        d = luaL_prepbuffsize(&B, n);
+    }
+    for (i = 0; i < n; i++) d[i] = HH_IS(s[i], HH_UPPER) ? (char) (s[i] + 32) : s[i];
+    if (d == small) {
+        lua_pushlstring(L, small, n);
+    } else {
+        luaL_addsize(&B, n);
+        luaL_pushresult(&B);
+    }
+}
+
+/* Pushes method, target, version and the fields of the checked head
+ * s[0..n): a table name -> value, or name -> {value, value, ...} when the
+ * field is repeated (in order). */
+static void httphead_push(lua_State *L, const char *s, size_t n, size_t nfields) {
+    const char *end = s + n, *nl = memchr(s, '\n', n);
+    const char *sp1 = memchr(s, ' ', (size_t) (nl - s));
+    const char *sp2 = memchr(sp1 + 1, ' ', (size_t) (nl - sp1 - 1));
+    lua_pushlstring(L, s, (size_t) (sp1 - s));
+    lua_pushlstring(L, sp1 + 1, (size_t) (sp2 - sp1 - 1));
+    lua_pushlstring(L, sp2 + 1, 8);
+    lua_createtable(L, 0, nfields > 64 ? 64 : (int) nfields);
+    int t = lua_gettop(L);
+    for (s = nl + 1; s < end; s = nl + 1) {
+        nl = memchr(s, '\n', (size_t) (end - s));
+        const char *le = nl > s && nl[-1] == '\r' ? nl - 1 : nl;
+        if (le == s) break;                      /* the empty line */
+        const char *colon = memchr(s, ':', (size_t) (le - s));
+        const char *v = colon + 1;
+        while (v < le && (*v == ' ' || *v == '\t')) v++;
+        const char *ve = le;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+        httphead_pushlower(L, s, (size_t) (colon - s));
+        lua_pushvalue(L, -1);
+        int had = lua_rawget(L, t);
+        if (had == LUA_TNIL) {
+            lua_pop(L, 1);
+            lua_pushlstring(L, v, (size_t) (ve - v));
+            lua_rawset(L, t);
+        } else if (had == LUA_TSTRING) {         /* the second one: a list of both */
+            lua_createtable(L, 2, 0);
+            lua_insert(L, -2);
+            lua_rawseti(L, -2, 1);
+            lua_pushlstring(L, v, (size_t) (ve - v));
+            lua_rawseti(L, -2, 2);
+            lua_rawset(L, t);
+        } else {
+            lua_pushlstring(L, v, (size_t) (ve - v));
+            lua_rawseti(L, -2, (lua_Integer) lua_rawlen(L, -2) + 1);
+            lua_pop(L, 2);
+        }
+    }
+}
+
+static size_t httphead_optsize(lua_State *L, int idx, lua_Integer def, const char *what) {
+    lua_Integer v = luaL_optinteger(L, idx, def);
+    luaL_argcheck(L, v > 0, idx, what);
+    return (size_t) v;
+}
+
+int httphead_meth_receive(lua_State *L, buffer *b) {
+    size_t max = httphead_optsize(L, 2, HTTPHEAD_MAXBYTES, "head limit must be positive");
+    size_t maxfields = httphead_optsize(L, 3, HTTPHEAD_MAXFIELDS, "field limit must be positive");
+    call_enter(b->rd);
+    httphead_scan_state st;
+    httphead_scaninit(&st);
+    long got;
+    for (;;) {
+        got = httphead_scan(b->data + b->first, b->last - b->first, max, maxfields, &st);
+        if (got != HTTPHEAD_MORE) break;
+        size_t avail = b->last - b->first, left = max - avail;
+        int err = buffer_fill(L, b, left < 4096 ? left : 4096);
+        if (err != IO_DONE) {
+            lua_pushnil(L);
+            lua_pushstring(L, b->io->error(b->io->ctx, err));
+            return 2;
+        }
+    }
+    if (got < 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, httphead_error(got));
+        return 2;
+    }
+    httphead_push(L, b->data + b->first + st.start, (size_t) got - st.start, st.nfields);
+    buffer_skip(L, b, (size_t) got);
+    return 4;
+}
