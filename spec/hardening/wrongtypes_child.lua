@@ -112,7 +112,7 @@ local METHODS = {
   drain = args(0), waitconnected = args(0), listen = args(5),
   foreachaccept = function() return table.pack(function() return false end) end,
   getoption = args("reuseaddr"), setoption = args("reuseaddr", true),
-  receivefrom = args(10), receivesome = args(10, 0),
+  receivefrom = args(10), receivesome = args(10, 0), receivehead = args(1024, 10),
   send = M(function(kind)
     if kind == "stream" or kind == "unixstream" or kind == "ssl" then return table.pack("x", 1, 1) end
     return table.pack("x")

@@ -19,7 +19,7 @@ describe("regress: httpd slow download", function()
       c:send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
       local parts = {}
       for _ = 1, 200 do
-        local data, err, part = c:receive(256 * 1024)
+        local data, _, part = c:receive(256 * 1024)
         parts[#parts + 1] = data or part
         if not data then break end
         socket.sleep(0.03)
