@@ -51,7 +51,7 @@
 --    not built, and a block with a `<close>` variable is pending before
 --    Lua 5.4 (the pages show 5.4 code; the library itself runs on 5.1 up).
 local socket = require("socket")
-local HASCLOSE = (load or loadstring)("local x <close> = nil") ~= nil
+local HASCLOSE = (load or _G.loadstring)("local x <close> = nil") ~= nil
 local unix = require("socket.unix")
 local pipe = require("socket.pipe")
 local co = require("socket.co")
@@ -693,10 +693,10 @@ describe("examples in the docs", function()
       end)
 
       for _, b in ipairs(blocks) do
-        local code = table.concat(b.code, "\n")
+        local text = table.concat(b.code, "\n")
         if b.needs and not (b.needs == "socket.ssl" and hasssl) then
           pending("runs " .. rel .. ":" .. b.line .. " (needs " .. b.needs .. ", not built here)")
-        elseif not HASCLOSE and (code:find("<close>", 1, true) or code:find("<const>", 1, true)) then
+        elseif not HASCLOSE and (text:find("<close>", 1, true) or text:find("<const>", 1, true)) then
           pending("runs " .. rel .. ":" .. b.line .. " (a <close> variable: Lua 5.4 and later)")
         else
           it("runs " .. rel .. ":" .. b.line .. wintags(table.concat(b.code, "\n")), function()

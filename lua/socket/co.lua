@@ -8,7 +8,7 @@ local socket = require("socket")
 
 local create, resume, cstatus, crunning = coroutine.create, coroutine.resume,
   coroutine.status, coroutine.running
-local unpack = table.unpack or unpack
+local unpack = table.unpack or _G.unpack
 local pack = table.pack or function(...) return { n = select("#", ...), ... } end
 local floor, huge = math.floor, math.huge
 local pcall, error = pcall, error

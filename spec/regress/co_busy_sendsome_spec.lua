@@ -4,7 +4,6 @@
 -- "XYZ" 3.9 MB into an 8 MB send). It is refused now, as a second send is:
 -- nil, "socket busy writing", i - 1. (send(data) with no range raising
 -- instead of answering busy is co_busy_send_spec's.)
-local socket = require("socket")
 local co = require("socket.co")
 local H = require("helper")
 local pack = table.pack or function(...) return {n = select("#", ...), ...} end

@@ -6,7 +6,6 @@
 -- receive or send under load failed although no wait had lasted b. A
 -- wait that brought data (or let bytes out) did not run out. The same held
 -- for a TLS handshake (its reads go through the BIO, not the buffer).
-local socket = require("socket")
 local co = require("socket.co")
 local H = require("helper")
 local pack = table.pack or function(...) return {n = select("#", ...), ...} end

@@ -8,7 +8,6 @@
 --    close_notify into the middle of that record: both failed with
 --    "protocol is shutdown" and the peer got a truncated stream. stoptls is
 --    refused now with nil, "socket busy writing"; the send completes.
-local socket = require("socket")
 local co = require("socket.co")
 local H = require("helper")
 local pack = table.pack or function(...) return {n = select("#", ...), ...} end
