@@ -87,6 +87,7 @@ local FUNCS = {
     spawn = function() return table.pack(function() end) end,
     event = function() return table.pack(function() end) end,
     run = args(0), step = args(0), sleep = args(0), running = args(),
+    pcall = function() return table.pack(function() end) end,
   },
   ["socket.ssl"] = {
     newcontext = function() return table.pack({ mode = "client", verify = "none" }) end,
