@@ -4,6 +4,7 @@
 -- Reference: doc/httpd.md.
 local socket = require("socket")
 local co = require("socket.co")
+local copcall = co.pcall      -- pcall whose waits yield in a task on every Lua (PUC 5.1 included)
 
 local pcall, type, tostring, tonumber, setmetatable, pairs, next, error =
   pcall, type, tostring, tonumber, setmetatable, pairs, next, error
@@ -428,7 +429,7 @@ local function serve(srv, c, req, res)
     end
     res.status, res._nf, res._sent, res._streaming, res._finished = 200, 0, false, false, false
     res._close, res._head, res._v10 = close, method == "HEAD", v10
-    local ok, err = pcall(handler, req, res)
+    local ok, err = copcall(handler, req, res)      -- yields on PUC 5.1 too
     if not ok then
       if srv.onerror then pcall(srv.onerror, err, req) end
       if not res._sent then
@@ -497,7 +498,7 @@ function httpd.new(handler, options)
       local req = setmetatable({ _conn = c, _limits = lim, _idle = false }, RequestMT)
       req._res = setmetatable({ _conn = c, _limits = lim, _fields = {}, _nf = 0, _retime = false }, Response)
       srv._conns[c] = req
-      local ok, e = pcall(serve, srv, c, req, req._res)
+      local ok, e = copcall(serve, srv, c, req, req._res)
       srv._conns[c] = nil
       srv._n = srv._n - 1
       c:close()
