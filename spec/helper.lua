@@ -98,6 +98,22 @@ function H.child(code, ...)
 end
 
 -- Whole contents of a file (binary), or nil if it cannot be opened.
+-- A connected pair of unix stream sockets (the socket file is gone again).
+function H.unixpair()
+  local unix = require("socket.unix")
+  local path = os.tmpname()
+  os.remove(path)
+  local srv = assert(unix.stream())
+  assert(srv:bind(path))
+  assert(srv:listen())
+  local a = assert(unix.stream())
+  assert(a:connect(path))
+  local b = assert(srv:accept())
+  srv:close()
+  os.remove(path)
+  return a, b
+end
+
 function H.readfile(path)
   local f = io.open(path, "rb")
   if not f then return nil end
