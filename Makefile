@@ -132,9 +132,9 @@ $(BUILD)/bench/%: bench/c/%.c bench/c/*.h
 bench: check-lua lib $(BENCH_C:%=$(BUILD)/bench/%)
 	@sh bench/setup.sh
 	@ulimit -n 20000 2>/dev/null || ulimit -n $$(ulimit -Hn) 2>/dev/null; \
-	    $(LUA) bench/run.lua $(CURDIR) $(BUILD) $(if $(QUICK),1,0) $(WORKLOADS); \
+	    LUA=$(LUA) $(LUA) bench/run.lua $(CURDIR) $(BUILD) $(if $(QUICK),1,0) $(WORKLOADS); \
 	if [ -z "$(WORKLOADS)" ] || echo " $(WORKLOADS) " | grep -q " httpd "; then \
-	    $(LUA) bench/httpd.lua $(CURDIR) $(BUILD) $(if $(QUICK),1,0); fi
+	    LUA=$(LUA) $(LUA) bench/httpd.lua $(CURDIR) $(BUILD) $(if $(QUICK),1,0); fi
 
 # Static checks: luacheck over the Lua code (settings in .luacheckrc), and
 # cppcheck over src/ (justified exceptions in .cppcheck-suppressions).

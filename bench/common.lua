@@ -78,7 +78,7 @@ function B.certs()
     .. "-days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>&1")
     :format(dir, dir)
   local h = io.popen(cmd)
-  local out = h:read("a")
+  local out = h:read("*a")
   assert(h:close(), "openssl req failed: " .. out)
   return dir
 end

@@ -18,7 +18,7 @@ local NS_ENV = ("LUA_PATH='%s/lua/?.lua;;' LUA_CPATH='%s/%s/?.so;;'"):format(ROO
 
 local function sh(cmd)
   local h = io.popen(cmd .. " 2>&1")
-  local out = h:read("a")
+  local out = h:read("*a")
   h:close()
   return out
 end
@@ -112,7 +112,7 @@ local function start(kind, port, extra)
     pid = pid,
     stop = function()
       os.execute("kill " .. pid .. " 2>/dev/null")
-      p:read("a")
+      p:read("*a")
       p:close()
     end,
   }
@@ -160,7 +160,8 @@ local function median(t)
   table.sort(s)
   local n = #s
   if n == 0 then return 0 / 0 end
-  return n % 2 == 1 and s[(n + 1) // 2] or (s[n // 2] + s[n // 2 + 1]) / 2
+  local h = math.floor(n / 2)
+  return n % 2 == 1 and s[h + 1] or (s[h] + s[h + 1]) / 2
 end
 
 -- One measured run of a server kind: requests/s and CPU seconds per request.

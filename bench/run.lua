@@ -19,7 +19,7 @@ local RESULTS = ROOT .. "/bench/results"
 
 local function sh(cmd)
   local h = io.popen(cmd .. " 2>&1")
-  local out = h:read("a")
+  local out = h:read("*a")
   h:close()
   return out
 end
@@ -27,6 +27,15 @@ local function have(cmd) return sh("command -v " .. cmd) ~= "" end
 
 local NS_ENV = string.format("LUA_PATH='%s/lua/?.lua;;' LUA_CPATH='%s/%s/?.so;;'", ROOT, ROOT, BUILD)
 local LS_ENV = "LUA_PATH=';;' LUA_CPATH=';;'"
+-- BENCH_BEFORE=DIR: the baseline is another netsocket checkout (DIR, built
+-- in DIR/$BENCH_BEFORE_BUILD, default the same BUILD name) in place of
+-- LuaSocket, so that a change is measured before/after in one run.
+local BEFORE = os.getenv("BENCH_BEFORE")
+local BASE = BEFORE and "before" or "LuaSocket"
+if BEFORE then
+  LS_ENV = string.format("LUA_PATH='%s/lua/?.lua;;' LUA_CPATH='%s/%s/?.so;;'", BEFORE, BEFORE,
+    os.getenv("BENCH_BEFORE_BUILD") or BUILD)
+end
 local COMMON = string.format("BENCH_BIN='%s' BENCH_SCALE='%s'", BIN, SCALE)
 local PIN = (have("taskset") and tonumber(sh("nproc")) or 1) > 1 and "taskset -c 1 " or ""
 local TIMEOUT = have("timeout") and "timeout 300 " or ""
@@ -37,12 +46,12 @@ local nscore = sh(NS_ENV .. " " .. LUA .. probe):gsub("%s+$", "")
 local lscore = sh(LS_ENV .. " " .. LUA .. probe):gsub("%s+$", "")
 assert(nscore == ROOT .. "/" .. BUILD .. "/socket/core.so", "netsocket env loads " .. nscore)
 local HAVE_LS = lscore ~= "nil" and lscore ~= nscore and not lscore:find(ROOT, 1, true)
-io.write("netsocket: ", nscore, "\nLuaSocket: ", HAVE_LS and lscore or "not installed (bench/setup.sh)", "\n")
+io.write("netsocket: ", nscore, "\n", BASE, ": ", HAVE_LS and lscore or "not installed (bench/setup.sh)", "\n")
 
 -- The TLS baseline is LuaSec over LuaSocket (LS_ENV); the cosocket baseline
 -- is copas over LuaSocket. Debian ships copas for Lua 5.1/5.2 only; copas
 -- 1.x is plain Lua, so its directory is appended to LS_ENV's path.
-local HAVE_LUASEC = HAVE_LS and sh(LS_ENV .. " " .. LUA .. [[ -e "print(require('ssl')._VERSION)"]])
+local HAVE_LUASEC = HAVE_LS and not BEFORE and sh(LS_ENV .. " " .. LUA .. [[ -e "print(require('ssl')._VERSION)"]])
   :match("^%d[%d.]*") or nil
 local function copas_env()
   local found = sh(LS_ENV .. " " .. LUA .. [[ -e "print(package.searchpath('copas', package.path))"]])
@@ -57,7 +66,7 @@ local function copas_env()
     end
   end
 end
-local COPAS_ENV = HAVE_LS and copas_env() or nil
+local COPAS_ENV = HAVE_LS and not BEFORE and copas_env() or nil
 io.write("LuaSec: ", HAVE_LUASEC or "not installed", "   copas: ", COPAS_ENV or "not installed", "\n")
 
 -- concurrent: bench/c/loadgen starts the server (pinned to CPU 1) and
@@ -110,14 +119,16 @@ local function commands(w)
   if w.kind == "concurrent" then
     local srv = ROOT .. "/bench/concurrent.lua "
     local lsenv = w.ls == "copas" and COPAS_ENV or (HAVE_LS and LS_ENV)
+    local lsmode = w.ls
+    if BEFORE then lsenv, lsmode = LS_ENV, script end
     return COMMON .. " " .. NS_ENV .. " " .. loadgen(cprog, name) .. LUA .. " " .. srv .. script .. " " .. name,
-      lsenv and (COMMON .. " " .. lsenv .. " " .. loadgen(cprog, name) .. LUA .. " " .. srv .. w.ls .. " " .. name),
+      lsenv and (COMMON .. " " .. lsenv .. " " .. loadgen(cprog, name) .. LUA .. " " .. srv .. lsmode .. " " .. name),
       COMMON .. " " .. loadgen(cprog, name) .. BIN .. "/epoll_server"
   end
   local nsenv, lsenv = NS_ENV, HAVE_LS and LS_ENV
   if w.kind == "tls" then
     nsenv = nsenv .. " BENCH_TLS=socket.ssl"
-    lsenv = HAVE_LUASEC and lsenv .. " BENCH_TLS=ssl"
+    lsenv = BEFORE and lsenv .. " BENCH_TLS=socket.ssl" or HAVE_LUASEC and lsenv .. " BENCH_TLS=ssl"
   end
   return COMMON .. " " .. nsenv .. " " .. pin .. LUA .. " " .. ROOT .. "/bench/" .. script,
     lsenv and (COMMON .. " " .. lsenv .. " " .. pin .. LUA .. " " .. ROOT .. "/bench/" .. script),
@@ -140,13 +151,13 @@ local function median(t)
   local s = {}
   for i, v in ipairs(t) do s[i] = v end
   table.sort(s)
-  local m = #s // 2
+  local m = math.floor(#s / 2)
   return #s % 2 == 1 and s[m + 1] or (s[m] + s[m + 1]) / 2
 end
 
 -- REPS interleaved rounds of one workload; returns its table row.
 local function measure(w)
-  local name, _, _, unit, div, target, pinned = table.unpack(w, 1, 7)
+  local name, _, _, unit, div, target, pinned = (table.unpack or unpack)(w, 1, 7)
   local ns, ls, c = commands(w)
   local impls = {{"ns", ns}}
   if ls then impls[#impls + 1] = {"ls", ls} end
@@ -164,7 +175,7 @@ local function measure(w)
     if got.ns and got.ls then table.insert(ratio.ns_ls, got.ns / got.ls) end
     if got.ns and got.c then table.insert(ratio.ns_c, got.ns / got.c) end
     if got.ls and got.c then table.insert(ratio.ls_c, got.ls / got.c) end
-    io.write(string.format("  %-12s rep %d: netsocket %s  LuaSocket %s  C %s\n", name, rep,
+    io.write(string.format("  %-12s rep %d: netsocket %s  %s %s  C %s\n", name, rep, BASE,
       got.ns and string.format("%.4g", got.ns / div) or "-",
       got.ls and string.format("%.4g", got.ls / div) or "-",
       got.c and string.format("%.4g", got.c / div) or "-"))
@@ -204,8 +215,8 @@ local function row_line(r)
     r.name, r.mark or r.pinned and " ¹" or "", r.unit, ns, ls, c,
     r2(r.ns_ls), r2(r.ns_c), r2(r.ls_c), r2(r.target), met, notslower)
 end
-out("| workload | unit | netsocket | LuaSocket | C | netsocket / LuaSocket | netsocket / C"
-  .. " | LuaSocket / C | target vs C | met | ≥ LuaSocket |")
+out(("| workload | unit | netsocket | B | C | netsocket / B | netsocket / C"
+  .. " | B / C | target vs C | met | ≥ B |"):gsub("B", BASE))
 out("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
 local marks = {}
 for _, r in ipairs(rows) do
@@ -219,8 +230,13 @@ local header = {
     os.date("!%Y-%m-%d %H:%M UTC"), QUICK and "quick" or "full", REPS, SCALE, os.time() - t_start),
   string.format("Machine: %s, %s, %s CPUs.", uname, cpu, sh("nproc"):gsub("%s+$", "")),
   "Rates are medians over the repetitions; ratios are medians of the ratios of each",
-  "repetition's interleaved runs (netsocket, LuaSocket, C), higher is better for netsocket.",
+  "repetition's interleaved runs (netsocket, " .. BASE .. ", C), higher is better for netsocket.",
 }
+if BEFORE then
+  header[#header + 1] = "before: the netsocket checkout " .. BEFORE .. " (" ..
+    sh("git -C '" .. BEFORE .. "' log -1 --format='%h %s' 2>/dev/null"):gsub("%s+$", "") .. ")."
+end
+header[#header + 1] = "Interpreter: " .. LUA .. " (" .. sh(LUA .. " -v"):gsub("%s+$", "") .. ")."
 local notes = {
   [" ¹"] = "¹ pinned with its peer to one CPU (taskset -c 1).",
   [" ³"] = "³ TLS 1.3, TLS_AES_128_GCM_SHA256, X25519, ECDSA P-256: netsocket's socket.ssl;"
@@ -230,6 +246,11 @@ local notes = {
     .. " 64-byte request/reply for " .. CONC_T .. " s against the server (CPU 1).",
   [" ⁵"] = "⁵ echo server, one socket.select loop over every connection, same load as ⁴.",
 }
+if BEFORE then
+  notes[" ³"] = "³ TLS 1.3, TLS_AES_128_GCM_SHA256, X25519, ECDSA P-256: socket.ssl in both columns; C is OpenSSL."
+  notes[" ⁴"] = "⁴ echo server, one socket.co task per connection, in both columns; C is an epoll server."
+    .. " bench/c/loadgen (CPU 0) drives N connections of 64-byte request/reply for " .. CONC_T .. " s (server on CPU 1)."
+end
 for _, k in ipairs({" ¹", " ³", " ⁴", " ⁵"}) do
   if marks[k] then header[#header + 1] = notes[k] end
 end

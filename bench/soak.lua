@@ -22,7 +22,7 @@ local LUA = os.getenv("LUA") or "lua5.4"
 -- string per request (~100 bytes with the allocator's overhead) at the
 -- ~30,000 requests/s of the development machine is 3 MB/s, far beyond it;
 -- the allowance covers the collector's swing and noise.
-local EVERY = math.max(1, math.min(5, SECONDS // 20))
+local EVERY = math.max(1, math.min(5, math.floor(SECONDS / 20)))
 local RSS_TOLERANCE = { ratio = 0.10, kb = 1024 }
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
@@ -66,7 +66,7 @@ if not info then
 end
 local served, errors = field("replies"), field("errors")
 local n = #samples
-local quarter = math.max(3, n // 4)
+local quarter = math.max(3, math.floor(n / 4))
 local base = n >= 2 * quarter and peak(1, quarter) or 0
 local last = n >= 2 * quarter and peak(n - quarter + 1, n) or 0
 local limit = base * (1 + RSS_TOLERANCE.ratio) + RSS_TOLERANCE.kb
