@@ -15,15 +15,43 @@ static int info_meth_want(lua_State *L) {
     return 1;
 }
 
-static int info_meth_getpeercertificate(lua_State *L) {
-    ssl_conn *c = conn_check(L, 1);
-    lua_Integer n = luaL_optinteger(L, 2, 1);
+/* The certificate argument of get{peer,local}certificate: 0 and n, or the
+ * count of results already pushed (closed, or an index below 1). */
+static int info_certindex(lua_State *L, ssl_conn *c, lua_Integer *n) {
+    *n = luaL_optinteger(L, 2, 1);
     if (c->state != SSL_STATE_CONNECTED) return conn_closed(L);
-    if (n < 1) {
+    if (*n < 1) {
         lua_pushnil(L);
         lua_pushliteral(L, "invalid certificate index");
         return 2;
     }
+    return 0;
+}
+
+/* Pushes a certificate the connection still owns (a new reference), or nil. */
+static void info_pushcert(lua_State *L, X509 *cert) {
+    if (cert == NULL) {
+        lua_pushnil(L);
+        return;
+    }
+    X509_up_ref(cert);
+    x509_push(L, cert);
+}
+
+/* Appends a chain's certificates to the table on top, after index k. */
+static lua_Integer info_addchain(lua_State *L, STACK_OF(X509) *chain, lua_Integer k) {
+    for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
+        info_pushcert(L, sk_X509_value(chain, i));
+        lua_rawseti(L, -2, ++k);
+    }
+    return k;
+}
+
+static int info_meth_getpeercertificate(lua_State *L) {
+    ssl_conn *c = conn_check(L, 1);
+    lua_Integer n;
+    int r = info_certindex(L, c, &n);
+    if (r > 0) return r;
     if (n == 1) {
         X509 *cert = SSL_get1_peer_certificate(c->ssl);
         if (cert == NULL) lua_pushnil(L);
@@ -33,20 +61,13 @@ static int info_meth_getpeercertificate(lua_State *L) {
     /* A server's chain lacks the client's own certificate. */
     STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
     lua_Integer i = conn_isserver(c) ? n - 2 : n - 1;
-    if (chain == NULL || i >= sk_X509_num(chain)) {
-        lua_pushnil(L);
-        return 1;
-    }
-    X509 *cert = sk_X509_value(chain, (int) i);
-    X509_up_ref(cert);
-    x509_push(L, cert);
+    info_pushcert(L, chain != NULL && i < sk_X509_num(chain) ? sk_X509_value(chain, (int) i) : NULL);
     return 1;
 }
 
 static int info_meth_getpeerchain(lua_State *L) {
     ssl_conn *c = conn_check(L, 1);
     if (c->state != SSL_STATE_CONNECTED) return conn_closed(L);
-    STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
     lua_newtable(L);
     lua_Integer k = 0;
     if (conn_isserver(c)) {
@@ -58,37 +79,23 @@ static int info_meth_getpeerchain(lua_State *L) {
         x509_push(L, cert);
         lua_rawseti(L, -2, ++k);
     }
-    for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
-        X509 *cert = sk_X509_value(chain, i);
-        X509_up_ref(cert);
-        x509_push(L, cert);
-        lua_rawseti(L, -2, ++k);
-    }
+    k = info_addchain(L, SSL_get_peer_cert_chain(c->ssl), k);
     if (k == 0) lua_pushnil(L);
     return 1;
 }
 
 static int info_meth_getlocalcertificate(lua_State *L) {
     ssl_conn *c = conn_check(L, 1);
-    lua_Integer n = luaL_optinteger(L, 2, 1);
-    if (c->state != SSL_STATE_CONNECTED) return conn_closed(L);
-    if (n < 1) {
-        lua_pushnil(L);
-        lua_pushliteral(L, "invalid certificate index");
-        return 2;
-    }
+    lua_Integer n;
+    int r = info_certindex(L, c, &n);
+    if (r > 0) return r;
     X509 *cert = SSL_get_certificate(c->ssl);
     if (n > 1) {
         STACK_OF(X509) *chain = NULL;
         SSL_get0_chain_certs(c->ssl, &chain);
         cert = chain != NULL && n - 2 < sk_X509_num(chain) ? sk_X509_value(chain, (int) (n - 2)) : NULL;
     }
-    if (cert == NULL) {
-        lua_pushnil(L);
-        return 1;
-    }
-    X509_up_ref(cert);
-    x509_push(L, cert);
+    info_pushcert(L, cert);
     return 1;
 }
 
@@ -101,17 +108,11 @@ static int info_meth_getlocalchain(lua_State *L) {
         return 1;
     }
     lua_newtable(L);
-    X509_up_ref(cert);
-    x509_push(L, cert);
+    info_pushcert(L, cert);
     lua_rawseti(L, -2, 1);
     STACK_OF(X509) *chain = NULL;
     SSL_get0_chain_certs(c->ssl, &chain);
-    for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++) {
-        X509 *extra = sk_X509_value(chain, i);
-        X509_up_ref(extra);
-        x509_push(L, extra);
-        lua_rawseti(L, -2, i + 2);
-    }
+    info_addchain(L, chain, 1);
     return 1;
 }
 
