@@ -175,8 +175,8 @@ local function measure(w)
     if got.ns and got.ls then table.insert(ratio.ns_ls, got.ns / got.ls) end
     if got.ns and got.c then table.insert(ratio.ns_c, got.ns / got.c) end
     if got.ls and got.c then table.insert(ratio.ls_c, got.ls / got.c) end
-    io.write(string.format("  %-12s rep %d: netsocket %s  %s %s  C %s\n", name, rep, BASE,
-      got.ns and string.format("%.4g", got.ns / div) or "-",
+    io.write(string.format("  %-12s rep %d: netsocket %s  %s %s  C %s\n", name, rep,
+      got.ns and string.format("%.4g", got.ns / div) or "-", BASE,
       got.ls and string.format("%.4g", got.ls / div) or "-",
       got.c and string.format("%.4g", got.c / div) or "-"))
     io.flush()
