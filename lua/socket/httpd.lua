@@ -381,7 +381,7 @@ local function serve(srv, c, req, res)
   local maxhead, maxfields = lim.maxheadbytes, lim.maxfields
   c:settimeout(lim.keepalive)
   c:settimeout(lim.headtimeout, "t")
-  while true do
+  while not srv._stopping do             -- stopped during the last request: no next one
     req._idle = true
     local method, target, version, h = c:receivehead(maxhead, maxfields)
     req._idle = false
@@ -517,12 +517,16 @@ end
 -- requests in flight finish, within `grace` seconds (default 5), after
 -- which their connections are closed too.
 function Server:stop(grace)
+  if grace ~= nil and (type(grace) ~= "number" or not (grace >= 0)) then
+    error("bad argument #1 to 'stop' (non-negative number expected, got " .. tostring(grace) .. ")", 2)
+  end
   if self._stopping then return true end
   self._stopping = true
   self.socket:close()
   local conns = self._conns
   for c, req in pairs(conns) do
-    if req._idle then c:close() end
+    if req._idle then c:close()
+    elseif not req._res._sent then req._res._close = true end   -- in flight: answered with Connection: close
   end
   if next(conns) then
     co.spawn(function()
