@@ -11,11 +11,11 @@ end
 
 describe("socket.signal", function()
   it("checks its arguments", function()
-    H.raises(socket.signal, {}, "bad argument #1 to '", "signal' (string expected, got no value)")
-    H.raises(socket.signal, { "FOO" }, "bad argument #1 to '", "signal' (unknown signal 'FOO')")
-    H.raises(socket.signal, { "KILL" }, "bad argument #1 to '", "signal' (unknown signal 'KILL')")
-    H.raises(socket.signal, { "INT", {} }, "bad argument #2 to '", "signal' (string expected, got table)")
-    H.raises(socket.signal, { "INT", "term" }, "bad argument #2 to '", "signal' (unknown signal 'term')")
+    H.raises(socket.signal, {}, "bad argument #1 to '", "(string expected, got no value)")
+    H.raises(socket.signal, { "FOO" }, "bad argument #1 to '", "(unknown signal 'FOO')")
+    H.raises(socket.signal, { "KILL" }, "bad argument #1 to '", "(unknown signal 'KILL')")
+    H.raises(socket.signal, { "INT", {} }, "bad argument #2 to '", "(string expected, got table)")
+    H.raises(socket.signal, { "INT", "term" }, "bad argument #2 to '", "(unknown signal 'term')")
     local s = assert(socket.signal("SIGTERM", "INT", "TERM"))
     assert.same({ "INT", "TERM" }, s:getnames())
     H.raises(function() return s:receive("soon") end, {}, "bad argument #1 to 'receive' (number expected, got string)")
@@ -168,7 +168,8 @@ print("alive")
       for _, how in ipairs({ "close", "gc" }) do
         local out, _, _, status = H.childsh("exec 2>/dev/null; timeout 20", CHILD, how).wait()   -- (no shell report)
         assert.are.equal("", out)
-        assert.are.equal(128 + 10, status)          -- ended by SIGUSR1
+        -- ended by SIGUSR1: the shell's 128 + 10, or (Lua 5.1's popen) the signal itself
+        assert.is_true(status == 128 + 10 or status == 10, tostring(status))
       end
     end)
 
