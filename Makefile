@@ -14,8 +14,9 @@ CFLAGS_ALL = -std=c11 $(OPT) -fPIC -fvisibility=hidden -D_GNU_SOURCE $(WARN) \
              $(LUA_CFLAGS) $(CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS_ALL = -shared $(LDFLAGS) $(EXTRA_LDFLAGS) -pthread
 
-# Every C file in src/ is part of socket.core (TLS lives in src/ssl/).
-CORE_SRC = $(sort $(wildcard src/*.c))
+# Every C file in src/ and src/os/ (the POSIX side of the OS seam) is part
+# of socket.core (TLS lives in src/ssl/; the Windows twins in src/os/win/).
+CORE_SRC = $(sort $(wildcard src/*.c src/os/*.c))
 CORE_OBJ = $(CORE_SRC:src/%.c=$(BUILD)/obj/%.o)
 CORE_SO  = $(BUILD)/socket/core.so
 
@@ -65,7 +66,7 @@ check-lua: $(LUA_TOOLCHAIN)
 	@test -n "$(LUA_CFLAGS)" || sh scripts/deps.sh $(LUA_NAME)
 	$(eval LUA_CFLAGS := $(LUA_CFLAGS_NOW))
 
-$(BUILD)/obj/%.o: src/%.c src/*.h $(LUA_STAMP)
+$(BUILD)/obj/%.o: src/%.c src/*.h src/os/*.h $(LUA_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 

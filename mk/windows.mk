@@ -121,22 +121,23 @@ $(WIN_CMOD)/mime/core.dll: $(WIN_MIME_OBJ) $(WIN_BIN)/lua54.dll
 	@mkdir -p $(@D)
 	$(WIN_CC) $(WIN_MIME_OBJ) $(WIN_MODLD) -o $@
 
-# ---- socket.core: the engine files unchanged, src/sock.c replaced by its
+# ---- socket.core: the engine files unchanged, src/sock.c and src/os/*.c
+# (the POSIX side of the seam) replaced by their
 # Winsock twin, compiled against the Windows side of the OS seam
 # (src/os/win/wposix.h, force-included; stand-ins for the POSIX headers).
 WIN_OS_SRC   = $(filter-out src/os/win/wssl.c,$(sort $(wildcard src/os/win/*.c)))
-WIN_CORE_SRC = $(filter-out src/sock.c,$(CORE_SRC))
+WIN_CORE_SRC = $(filter-out src/sock.c src/os/%.c,$(CORE_SRC))
 WIN_CORE_OBJ = $(WIN_CORE_SRC:src/%.c=$(WIN_OBJ)/%.o) $(WIN_OS_SRC:src/os/win/%.c=$(WIN_OBJ)/os/%.o)
 WIN_SEAM     = -Isrc/os/win/include -include src/os/win/wposix.h
 WIN_SYSLIBS  = -lws2_32 -liphlpapi -Wl,-Bstatic -lwinpthread -Wl,-Bdynamic
 windows-core: windows-lua $(WIN_CMOD)/socket/core.dll
 
-$(WIN_OBJ)/%.o: src/%.c src/*.h src/os/win/wposix.h
+$(WIN_OBJ)/%.o: src/%.c src/*.h src/os/*.h src/os/win/wposix.h
 	@mkdir -p $(@D)
 	$(WIN_CC) $(WIN_CFLAGS) $(WIN_SEAM) -c $< -o $@
 # The twins use the C runtime's _close, _read, ...: gnu11. No -Isrc: src/io.h
 # would hide the system's <io.h> (they include the engine headers by path).
-$(WIN_OBJ)/os/%.o: src/os/win/%.c src/os/win/wposix.h src/*.h
+$(WIN_OBJ)/os/%.o: src/os/win/%.c src/os/win/wposix.h src/*.h src/os/*.h
 	@mkdir -p $(@D)
 	$(WIN_CC) $(WIN_CFLAGS) -std=gnu11 -Isrc/os/win/include -c $< -o $@
 # Only the luaopen functions are exported (ld would export every global).

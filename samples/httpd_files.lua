@@ -2,8 +2,10 @@
 -- Content-Type from the file name, index.html for a directory, chunked
 -- streaming for large files. A path that would leave the directory (a ".."
 -- segment, even percent-encoded), a NUL or a backslash gets 404, as does
--- anything that is not a readable regular file.
+-- anything that is not a readable regular file. SIGTERM (or Ctrl+C) stops
+-- it cleanly, as samples/httpd_hello.lua.
 --   lua samples/httpd_files.lua [DIR] [PORT]
+local socket = require("socket")
 local httpd = require("socket.httpd")
 local co = require("socket.co")
 
@@ -61,4 +63,14 @@ end, {
 local _, bound = server:getsockname()
 print(("listening on http://127.0.0.1:%d/ serving %s"):format(bound, root))
 io.stdout:flush()
-co.run()
+local stop = assert(socket.signal("TERM", "INT"))
+co.spawn(function()
+  local name = stop:receive()
+  stop:close()
+  server:stop(5)
+  io.stdout:write("httpd_files: SIG", name, ", stopping\n")
+  io.stdout:flush()
+end)
+assert(co.run())
+print("httpd_files: stopped")
+os.exit(0)

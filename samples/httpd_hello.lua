@@ -1,8 +1,11 @@
 -- Hello, world over socket.httpd: GET / answers 200 "Hello, world!" with a
 -- Content-Length, on keep-alive connections; anything else is 404. The
--- first line printed is the URL. SIGTERM ends it (the kernel closes the
--- sockets; nothing is left behind). `make bench` runs exactly this file.
+-- first line printed is the URL. SIGTERM (or Ctrl+C) stops it cleanly:
+-- no new connections, the requests in flight finish (within 5 seconds),
+-- then it prints "stopped" and exits with status 0. `make bench` runs
+-- exactly this file.
 --   lua samples/httpd_hello.lua [PORT] [reuseport]
+local socket = require("socket")
 local httpd = require("socket.httpd")
 local co = require("socket.co")
 
@@ -21,4 +24,14 @@ end, {
 local _, bound = server:getsockname()
 print(("listening on http://127.0.0.1:%d/"):format(bound))
 io.stdout:flush()
-co.run()
+local stop = assert(socket.signal("TERM", "INT"))
+co.spawn(function()
+  local name = stop:receive()
+  stop:close()
+  server:stop(5)
+  io.stdout:write("httpd_hello: SIG", name, ", stopping\n")
+  io.stdout:flush()
+end)
+assert(co.run())
+print("httpd_hello: stopped")
+os.exit(0)

@@ -252,6 +252,11 @@ local CLOSED = {
     os.remove(p)
     return d
   end,
+  ["signal"] = function()
+    local s = assert(socket.signal("USR2"))
+    s:close()
+    return s
+  end,
   ["dns{address}"] = function()
     local a = socket.dns.resolve("127.0.0.1")
     a:close()
@@ -321,6 +326,9 @@ local GROUPS = {
   { page = "doc/dns.md", base = "dns",
     classes = { address = "dns{address}" },
     prefixes = { address = { "address" } } },
+  { page = "doc/socket.md", base = "signal",
+    classes = { sig = "signal" },
+    prefixes = { sig = { "sig" } } },
 }
 if hasssl then
   for _, g in ipairs({

@@ -60,6 +60,56 @@ describe("socket.httpd in socket.co tasks", function()
     assert.is_true(dt < 2, dt)
   end)
 
+  it("stop from a handler, twice: that request is answered with Connection: close, the keep-alive ends", function()
+    local srv
+    srv = assert(httpd.new(function(req, res)
+      if req.path == "/stop" then
+        assert.is_true(srv:stop(1))
+        assert.is_true(srv:stop(1))               -- a second call does nothing
+      end
+      res:send("ok " .. req.path)
+    end))
+    local _, port = srv:getsockname()
+    local got
+    local t0 = socket.gettime()
+    co.spawn(function()                           -- keep-alive: a pipelined second request is not served
+      got = exchange(port, "GET /stop HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n")
+    end)
+    assert.is_true(co.run(10))
+    assert.truthy(got:find("^HTTP/1.1 200 OK\r\n.-Connection: close\r\n.-\r\nok /stop$"), got)
+    assert.is_true(socket.gettime() - t0 < 0.9)   -- not at the grace deadline
+    assert.are.equal(0, srv:connections())
+  end)
+
+  it("a handler raising during the stop: 500, and the stop still completes", function()
+    local errs = {}
+    local srv
+    srv = assert(httpd.new(function(req)
+      if req.path == "/slow" then socket.sleep(0.2) error("late boom") end
+    end, { onerror = function(e) errs[#errs + 1] = e end }))
+    local _, port = srv:getsockname()
+    local got
+    co.spawn(function() got = exchange(port, GET:format("/slow")) end)
+    co.spawn(function() socket.sleep(0.05) srv:stop(3) end)
+    local t0 = socket.gettime()
+    assert.is_true(co.run(10))
+    assert.truthy(got:find("^HTTP/1.1 500 "), got)
+    assert.truthy(tostring(errs[1]):find("late boom"))
+    assert.is_true(socket.gettime() - t0 < 2)
+    assert.are.equal(0, srv:connections())
+  end)
+
+  it("stop checks grace", function()
+    local srv = assert(httpd.new(print))
+    assert.has_error(function() srv:stop("soon") end,
+      "bad argument #1 to 'stop' (non-negative number expected, got soon)")
+    assert.has_error(function() srv:stop(-1) end,
+      "bad argument #1 to 'stop' (non-negative number expected, got -1)")
+    assert.has_error(function() srv:stop(0 / 0) end)
+    assert.is_true(srv:stop(0))
+    assert.is_true(co.run(5))
+  end)
+
   it("answers 500 when a handler raises, and reports the error to onerror", function()
     local errs = {}
     local srv = assert(httpd.new(function() error("boom") end, { onerror = function(e) errs[#errs + 1] = e end }))

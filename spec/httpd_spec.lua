@@ -155,7 +155,94 @@ describe("samples/httpd_hello.lua", function()
     assert.are.equal(2, n, out)
     assert.truthy(out:find("Content%-Length: 13\r\n.-\r\n\r\nHello, world!"), out)
     h.kill()
-    assert.are.equal("", h.rest())
+    assert.are.equal("httpd_hello: SIGTERM, stopping\nhttpd_hello: stopped\n", h.rest())
+  end)
+
+  -- The sample under timeout(1) in the background of a shell that reports
+  -- its exit status: {pid (timeout's, which passes SIGTERM on), line, rest}.
+  local function spawnsample(name, args)
+    local S = require("ssl_helper")
+    local root = debug.getinfo(1, "S").source:match("^@(.-)spec/[^/]*$") or ""
+    local cmd = "timeout 60 " .. H.LUA .. " " .. S.q(root .. "samples/" .. name) .. " " .. args .. " 2>&1"
+    local p = assert(io.popen("exec sh -c " .. S.q(cmd .. ' & echo $!; wait $!; echo "exit status $?"'), "r"))
+    local h = { pid = tonumber(p:read("l")) }
+    function h.line() return p:read("l") end
+    function h.rest() local out = p:read("a") p:close() return out end
+    function h.term() assert(H.sh("kill -TERM " .. h.pid)) end
+    return h
+  end
+
+  -- Reads a response head (through the empty line) from c.
+  local function head(c)
+    local lines = {}
+    for _ = 1, 50 do
+      local l, err = c:receive("*l")
+      if not l then error("head: " .. err) end
+      if l == "" then return table.concat(lines, "\n") end
+      lines[#lines + 1] = l
+    end
+  end
+
+  it("stops cleanly on SIGTERM: the request in flight completes, new connections are refused, exit 0 #linux", function()
+    local h = spawnsample("httpd_hello.lua", "0")
+    local port = tonumber((h.line() or ""):match("^listening on http://127%.0%.0%.1:(%d+)/$"))
+    assert.truthy(port)
+    local c = assert(socket.connect("127.0.0.1", port))
+    c:settimeout(10)
+    -- in flight: answered, but its body (10 bytes) is half sent
+    assert(c:send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello"))
+    assert.truthy(head(c):find("^HTTP/1%.1 200 OK"))
+    assert.are.equal("Hello, world!", c:receive(13))
+    h.term()
+    assert.are.equal("httpd_hello: SIGTERM, stopping", h.line())
+    local n, err = socket.connect("127.0.0.1", port)
+    if n then n:close() end
+    assert.are.equal("connection refused", err)
+    assert(c:send("world"))                        -- the request ends; then the connection,
+    local t0 = socket.gettime()                    -- at once (not at the 5 s grace deadline)
+    assert.same({ nil, "closed", "" }, { c:receive("*a") })
+    assert.is_true(socket.gettime() - t0 < 3)
+    c:close()
+    assert.are.equal("httpd_hello: stopped\nexit status 0\n", h.rest())
+  end)
+
+  it("httpd_files.lua: a download in flight at SIGTERM completes, exit 0 #linux", function()
+    local dir = H.mktempdir()
+    local parts = {}
+    for i = 1, 40000 do parts[i] = ("%07d\n"):format(i) end
+    local data = table.concat(parts)                  -- 320,000 bytes: streamed, chunked
+    local f = assert(io.open(dir .. "/big.txt", "wb"))
+    f:write(data)
+    f:close()
+    local h = spawnsample("httpd_files.lua", H.quote(dir) .. " 0")
+    local port = tonumber((h.line() or ""):match("^listening on http://127%.0%.0%.1:(%d+)/"))
+    assert.truthy(port)
+    local c = assert(socket.tcp())
+    c:setoption("recv-buffer-size", 4096)
+    c:settimeout(10)
+    assert(c:connect("127.0.0.1", port))
+    assert(c:send("GET /big.txt HTTP/1.1\r\nHost: x\r\n\r\n"))
+    local hd = head(c)
+    assert.truthy(hd:find("Transfer%-Encoding: chunked"), hd)
+    h.term()
+    assert.are.equal("httpd_files: SIGTERM, stopping", h.line())
+    local n, err = socket.connect("127.0.0.1", port)
+    if n then n:close() end
+    assert.are.equal("connection refused", err)
+    local got = {}
+    for _ = 1, 1000 do
+      local size = tonumber(assert(c:receive("*l")), 16)
+      if size == 0 then break end
+      got[#got + 1] = assert(c:receive(size))
+      assert.are.equal("", c:receive("*l"))
+    end
+    assert.are.equal("", c:receive("*l"))           -- the end of the chunked body
+    assert.are.equal(#data, #table.concat(got))
+    assert.is_true(table.concat(got) == data)
+    assert.same({ nil, "closed", "" }, { c:receive("*a") })
+    c:close()
+    assert.are.equal("httpd_files: stopped\nexit status 0\n", h.rest())
+    H.rmtree(dir)
   end)
 
   it("two processes share one port with reuseport", function()
@@ -172,6 +259,7 @@ describe("samples/httpd_hello.lua", function()
       assert.are.equal("Hello, world!", (H.sh("curl -s http://127.0.0.1:" .. port .. "/")))
     end
     a.kill(); b.kill()
-    assert.are.equal("", a.rest() .. b.rest())
+    local stopped = "httpd_hello: SIGTERM, stopping\nhttpd_hello: stopped\n"
+    assert.are.equal(stopped .. stopped, a.rest() .. b.rest())
   end)
 end)

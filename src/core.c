@@ -6,6 +6,7 @@
 #include "except.h"
 #include "poller.h"
 #include "select.h"
+#include "signals.h"
 #include "tcp.h"
 #include "wait.h"
 #include "udp.h"
@@ -82,6 +83,7 @@ int luaopen_socket_core(lua_State *L) {
     poller_open(L);
     except_open(L);
     dns_open(L);
+    signals_open(L);
     lua_pushliteral(L, CORE_VERSION);
     lua_setfield(L, -2, "_VERSION");
     lua_pushliteral(L, CORE_IMPL);

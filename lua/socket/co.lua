@@ -373,6 +373,7 @@ function co.pcall(f, ...)
   tasks[t], k51self[t] = nil, nil
   return unpack(r, 1, r.n)
 end
+if not PUC51 then co.pcall = pcall end              -- elsewhere it is pcall itself: no extra call
 
 function co.running()
   local t = crunning()

@@ -55,12 +55,16 @@ local LENGTH = setmetatable({}, { __index = function(t, n)
   return s
 end })
 
--- The Date field, made once a second.
+-- The Date field, made once a second. HEAD200[ctype] (false: no
+-- Content-Type): the head of a plain 200 up to its Content-Length value,
+-- remade with the Date line (Response:send's fast path).
 local datesec, dateline = -1, ""
+local HEAD200, nhead200 = {}, 0
 local function date()
   local t = ostime()
   if t ~= datesec then
     datesec, dateline = t, "Date: " .. osdate("!%a, %d %b %Y %H:%M:%S GMT", t) .. "\r\n"
+    HEAD200, nhead200 = {}, 0
   end
   return dateline
 end
@@ -207,14 +211,17 @@ Response.__index = Response
 local NAMEOK, nnameok = {}, 0           -- names checked already (a few hundred at most)
 
 function Response:set(name, value)
-  name, value = tostring(name), tostring(value)
+  if type(name) ~= "string" then name = tostring(name) end
+  if type(value) ~= "string" then value = tostring(value) end
   if not NAMEOK[name] then
     if find(name, "[^%w!#$%%&'*+%-.^_`|~]") or name == "" then
       error("bad argument #1 to 'set' (invalid field name)", 2)
     end
     if nnameok < 256 then NAMEOK[name], nnameok = true, nnameok + 1 end
   end
-  if find(value, "[%z\r\n]") then error("bad argument #2 to 'set' (CR, LF or NUL in field value)", 2) end
+  if find(value, "\r", 1, true) or find(value, "\n", 1, true) or find(value, "\0", 1, true) then
+    error("bad argument #2 to 'set' (CR, LF or NUL in field value)", 2)
+  end
   local n = self._nf + 1                 -- the connection's list, reused by each request
   self._fields[n], self._nf = name .. ": " .. value .. "\r\n", n
   return self
@@ -256,9 +263,25 @@ function Response:send(body, ctype)
   self._sent = true
   if type(body) ~= "string" then body = body and tostring(body) or "" end
   local st = self.status
-  local conn = self._close and "Connection: close\r\n" or (self._v10 and "Connection: keep-alive\r\n" or "")
   local len = LENGTH[#body]
   if #body > 65536 then longsend(self) end
+  if st == 200 and not (self._close or self._v10 or self._head) then
+    -- the common case: one head per content type and second, one concatenation
+    date()
+    local key = ctype or false
+    local pre = HEAD200[key]
+    if not pre then
+      pre = STATUS[200] .. dateline .. (ctype and "Content-Type: " .. ctype .. "\r\n" or "") .. "Content-Length: "
+      if nhead200 < 64 then HEAD200[key], nhead200 = pre, nhead200 + 1 end
+    end
+    local nf, ok, err = self._nf, nil, nil
+    if nf == 0 then ok, err = self._conn:send(pre .. len .. "\r\n\r\n" .. body)
+    elseif nf == 1 then ok, err = self._conn:send(pre .. len .. "\r\n" .. self._fields[1] .. "\r\n" .. body)
+    else ok, err = self._conn:send(pre .. len .. "\r\n" .. concat(self._fields, "", 1, nf) .. "\r\n" .. body) end
+    if not ok then self._close = true end
+    return ok, err
+  end
+  local conn = self._close and "Connection: close\r\n" or (self._v10 and "Connection: keep-alive\r\n" or "")
   if self._head or st == 204 or st == 304 then body = "" end
   -- head and body in one string (one concatenation), one send
   local ok, err = self._conn:send(STATUS[st] .. date() .. "Content-Length: " .. len
@@ -381,7 +404,7 @@ local function serve(srv, c, req, res)
   local maxhead, maxfields = lim.maxheadbytes, lim.maxfields
   c:settimeout(lim.keepalive)
   c:settimeout(lim.headtimeout, "t")
-  while true do
+  while not srv._stopping do             -- stopped during the last request: no next one
     req._idle = true
     local method, target, version, h = c:receivehead(maxhead, maxfields)
     req._idle = false
@@ -517,12 +540,16 @@ end
 -- requests in flight finish, within `grace` seconds (default 5), after
 -- which their connections are closed too.
 function Server:stop(grace)
+  if grace ~= nil and (type(grace) ~= "number" or not (grace >= 0)) then
+    error("bad argument #1 to 'stop' (non-negative number expected, got " .. tostring(grace) .. ")", 2)
+  end
   if self._stopping then return true end
   self._stopping = true
   self.socket:close()
   local conns = self._conns
   for c, req in pairs(conns) do
-    if req._idle then c:close() end
+    if req._idle then c:close()
+    elseif not req._res._sent then req._res._close = true end   -- in flight: answered with Connection: close
   end
   if next(conns) then
     co.spawn(function()
