@@ -47,8 +47,57 @@ void class_new(lua_State *L, const char *name, const luaL_Reg *methods, const lu
     class_add(L, name, name);                 /* a class is a group of itself */
 }
 
+/* The fast path of the checks (every method call makes one): each
+ * metatable this module registers holds, under a light-userdata key private
+ * to the module, a record of its own address and of its groups' names, so a
+ * check is one rawgetp and a pointer compare instead of two registry lookups
+ * by string. The address makes a copy of the record into a foreign
+ * metatable (pairs can reach the key) useless; anything not in a record
+ * (another module's classes, a full record) takes the registry path. */
+#define CLASS_FASTMAX 6
+typedef struct class_fast {
+    const void *mt;
+    int n;
+    const char *groups[CLASS_FASTMAX];
+} class_fast;
+static const char class_fastkey;
+
+/* With the metatable on top: records `group` in its fast record. */
+static void class_fastadd(lua_State *L, const char *group) {
+    class_fast *f;
+    if (lua_rawgetp(L, -1, &class_fastkey) == LUA_TUSERDATA) {
+        f = lua_touserdata(L, -1);
+    } else {
+        lua_pop(L, 1);
+        f = lua_newuserdatauv(L, sizeof *f, 0);
+        f->mt = lua_topointer(L, -2);
+        f->n = 0;
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, -3, &class_fastkey);
+    }
+    if (f->n < CLASS_FASTMAX) f->groups[f->n++] = group;   /* a string literal */
+    lua_pop(L, 1);
+}
+
+/* 1 when the userdata at idx is in `group` by its fast record, 0 when that
+ * is not known here (not a member, or not recorded). */
+static int class_fasttest(lua_State *L, int idx, const char *group) {
+    int in = 0;
+    if (!lua_getmetatable(L, idx)) return 0;
+    if (lua_rawgetp(L, -1, &class_fastkey) == LUA_TUSERDATA && lua_rawlen(L, -1) == sizeof(class_fast)) {
+        const class_fast *f = lua_touserdata(L, -1);
+        if (f->mt == lua_topointer(L, -2)) {
+            for (int i = 0; i < f->n && !in; i++)
+                in = f->groups[i] == group || strcmp(f->groups[i], group) == 0;
+        }
+    }
+    lua_pop(L, 2);
+    return in;
+}
+
 void class_add(lua_State *L, const char *name, const char *group) {
     luaL_getmetatable(L, name);
+    class_fastadd(L, group);
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, group);
     class_pushgroup(L, group, 1);
@@ -75,7 +124,8 @@ static int class_bad(lua_State *L, int idx, const char *what) {
 }
 
 void *class_check(lua_State *L, int idx, const char *name) {
-    void *p = luaL_testudata(L, idx, name);
+    void *p = lua_touserdata(L, idx);
+    if (p == NULL || !class_fasttest(L, idx, name)) p = luaL_testudata(L, idx, name);
     if (p == NULL) class_bad(L, idx, name);
     return p;
 }
@@ -83,6 +133,7 @@ void *class_check(lua_State *L, int idx, const char *name) {
 void *class_testgroup(lua_State *L, int idx, const char *group) {
     void *p = lua_touserdata(L, idx);
     if (p == NULL) return NULL;
+    if (class_fasttest(L, idx, group)) return p;
     int top = lua_gettop(L), in = 0;
     if (lua_getmetatable(L, idx) && class_pushgroup(L, group, 0)) {   /* mt, set */
         lua_pushvalue(L, -2);

@@ -297,7 +297,7 @@ static int udp_meth_receive(lua_State *L) {
     udp *u = class_checkgroup(L, 1, UDP_ANY);
     if (call_begin(L, &u->cs.rd, udp_meth_receive_k) == CALL_BUSY) return udp_pusherror(L, call_busy(&u->cs.rd));
     size_t size = udp_checksize(L);
-    int connected = luaL_testudata(L, 1, UDP_CONNECTED) != NULL;
+    int connected = class_testgroup(L, 1, UDP_CONNECTED) != NULL;
     const char *err = udp_recvloop(L, u, size, connected, 0);
     return err != NULL ? udp_pusherror(L, err) : 1;
 }

@@ -47,4 +47,30 @@ describe("regress: class identity of self", function()
     assert.matches("SURVIVED", out, 1, true)
     assert.matches("getfd:false close:false", out, 1, true)
   end)
+
+  -- src/class.c's fast path keeps a record in each metatable under a
+  -- light-userdata key, which pairs() reaches: copied whole into a foreign
+  -- metatable, it must not make the foreign userdata pass (the record holds
+  -- its own metatable's address).
+  it("a foreign userdata whose metatable got every key of a socket metatable is still not one", function()
+    local out = run([[
+      local f = assert(io.tmpfile())
+      local fmt = getmetatable(f)
+      local copied = 0
+      for _, obj in ipairs({ socket.tcp(), socket.udp() }) do
+        for k, v in pairs(getmetatable(obj)) do
+          if fmt[k] == nil then fmt[k] = v; copied = copied + 1 end
+        end
+      end
+      local u = socket.udp()
+      local ok1 = pcall(u.getfd, f)
+      local ok2 = pcall(u.send, f, "x")
+      local ok3 = pcall(u.receive, f)
+      local ok4 = pcall(socket.tcp().getfd, f)
+      io.write("copied:", tostring(copied > 2), " getfd:", tostring(ok1), " send:", tostring(ok2),
+        " receive:", tostring(ok3), " tcp:", tostring(ok4), "\n")
+    ]])
+    assert.matches("SURVIVED", out, 1, true)
+    assert.matches("copied:true getfd:false send:false receive:false tcp:false", out, 1, true)
+  end)
 end)
