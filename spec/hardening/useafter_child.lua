@@ -70,6 +70,7 @@ for class, make in pairs({
   ["poller"] = function()
     local p = socket.poller(); assert(p:set(hold(socket.udp4()), "r")); return p
   end,
+  ["signal"] = function() return assert(socket.signal("USR2")) end,
 }) do MAKE[class] = make end
 if hasssl then
   MAKE["ssl{connection}"] = tlsclient
@@ -187,6 +188,7 @@ local SCENARIOS = {
   ["dns{address}"] = { "close", "gc", "collected" },
   ["dns{address}/resolving"] = { "close", "gc", "collected" },
   ["poller"] = { "close", "gc", "collected" },
+  ["signal"] = { "close", "gc", "collected" },
   ["ssl{connection}"] = { "close", "stoptls", "gc", "collected" },
   ["ssl{context}"] = { "gc", "collected" },
   ["ssl{x509}"] = { "orphan", "gc", "collected" },

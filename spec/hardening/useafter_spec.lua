@@ -96,7 +96,7 @@ describe("hardening: use after close, setfd(-1), TLS wrap, stoptls and GC #linux
     for _, class in ipairs({ "tcp{client}", "unixstream{client}" }) do
       for _, scen in ipairs({ "close", "setfd", "wrapped", "gc", "collected" }) do want[#want + 1] = class .. " " .. scen end
     end
-    for _, class in ipairs({ "dns{address}", "dns{address}/resolving", "poller" }) do
+    for _, class in ipairs({ "dns{address}", "dns{address}/resolving", "poller", "signal" }) do
       for _, scen in ipairs({ "close", "gc", "collected" }) do want[#want + 1] = class .. " " .. scen end
     end
     if pcall(require, "socket.ssl") then

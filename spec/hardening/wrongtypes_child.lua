@@ -72,6 +72,7 @@ local FUNCS = {
     source = function() return table.pack("by-length", freshclient(), 1) end,
     fromfd = args(9999, "tcp{client}"),
     poller = args(),
+    signal = args("USR2"),
   },
   ["socket.dns"] = {
     toip = args("localhost"), tohostname = args("127.0.0.1"), gethostname = args(),
@@ -119,6 +120,7 @@ local METHODS = {
     return table.pack("x")
   end),
   receive = M(function(kind)
+    if kind == "signal" then return table.pack(0) end
     if kind == "stream" or kind == "unixstream" or kind == "ssl" then return table.pack("*l", "") end
     return table.pack(10)
   end),
@@ -152,6 +154,8 @@ local METHODS = {
   wait = args(0),
   _add = function() return table.pack(hold(socket.udp4()):getfd(), 1, 0, {}) end,
   _remove = args(0, 1, {}), _collect = args(0, {}), _take = args(0, {}),
+  -- signal
+  getnames = args(),
   -- dns{address}
   cancel = args(), getip = args(), getips = args(), gethostname = args(),
   get_ip = args(), get_status = args(), get_hostname = args(), wait_until_resolved = args(0),
@@ -183,6 +187,7 @@ local OBJ = OBJECTS.makers({ path = path, hold = hold, client = freshclient, clo
 for class, make in pairs({
   ["dns{address}"] = function() return dns.resolve("localhost") end,
   ["poller"] = function() return socket.poller() end,
+  ["signal"] = function() return socket.signal("USR2") end,
   ["ssl{context}"] = function() return ssl.newcontext({ mode = "client", verify = "none" }) end,
   ["ssl{connection}"] = function() return assert(ssl.wrap(freshclient(), ctx)) end,
   ["ssl{x509}"] = function() return ssl.loadcertificate(pem) end,
@@ -254,6 +259,10 @@ local SKIP = {
   ["drain:2:inf"] = "", ["drain:2:maxint"] = "",
   ["waitconnected:2:inf"] = "", ["waitconnected:2:maxint"] = "",
 }
+-- a signal nobody sends: receive without a limit waits for ever
+for _, v in ipairs({ "nil", "inf", "maxint", "-inf", "minint" }) do
+  SKIP["signal.receive:2:" .. v] = "no signal comes: waits without a limit"
+end
 -- co.step waits for the next event or the timeout: with no task, for ever
 SKIP["socket.co.step:1:inf"] = "no task: waits for ever"
 SKIP["socket.co.step:1:maxint"] = "no task: waits 2^63 s"
