@@ -34,6 +34,7 @@ typedef struct udp {
     int lazy;            /* made by udp(), no socket yet: sendto creates one */
     int bound;           /* setsockname succeeded: a replacement socket keeps the address */
     unsigned waited;     /* receives since one found nothing queued (0: read first) */
+    int connected;       /* its class is UDP_CONNECTED (saves receive a second type check) */
     calls cs;            /* timeouts, and the read and write calls in flight */
 } udp;
 
@@ -51,6 +52,7 @@ static udp *udp_push(lua_State *L, int family, const char *cls) {
     u->lazy = 0;
     u->bound = 0;
     u->waited = 0;
+    u->connected = 0;
     call_init(&u->cs, -1, -1);
     class_set(L, -1, cls);
     return u;
@@ -277,6 +279,7 @@ static int udp_meth_setpeername(lua_State *L) {
         /* Errors ignored: macOS disconnects but reports EAFNOSUPPORT. */
         if (u->base.fd >= 0) sock_disconnect(u->base.fd);
         class_set(L, 1, UDP_UNCONNECTED);
+        u->connected = 0;
         return udp_pushok(L);
     }
     char pbuf[8];
@@ -289,6 +292,7 @@ static int udp_meth_setpeername(lua_State *L) {
                                       &u->cs.wr, 1, &carry, &syserr);
     if (err != NULL) return udp_pusherror(L, err);
     class_set(L, 1, UDP_CONNECTED);
+    u->connected = 1;
     return udp_pushok(L);
 }
 
@@ -297,7 +301,7 @@ static int udp_meth_receive(lua_State *L) {
     udp *u = class_checkgroup(L, 1, UDP_ANY);
     if (call_begin(L, &u->cs.rd, udp_meth_receive_k) == CALL_BUSY) return udp_pusherror(L, call_busy(&u->cs.rd));
     size_t size = udp_checksize(L);
-    int connected = class_testgroup(L, 1, UDP_CONNECTED) != NULL;
+    int connected = u->connected;
     const char *err = udp_recvloop(L, u, size, connected, 0);
     return err != NULL ? udp_pusherror(L, err) : 1;
 }
