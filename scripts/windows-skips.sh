@@ -28,6 +28,7 @@ printf '%s\n' "$list" | grep ': ' | sed -n "s/.*#\($(echo "$tags" | sed 's/,/\\|
         '#outq') what="needs the kernel's unsent byte count (SIOCOUTQ: getpending, drain)" ;;
         '#soerror') what="needs getoption('error') to clear the error (Winsock keeps it)" ;;
         '#icmp') what="needs ICMP port-unreachable errors (Wine reports none)" ;;
+        '#rst') what="needs a TCP reset seen by recv (Wine reports it as an end)" ;;
         *) what="tagged $why" ;;
     esac
     echo "  $count: $what"

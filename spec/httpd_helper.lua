@@ -92,6 +92,10 @@ end
 -- A self-signed EC certificate for localhost in a new temp directory:
 -- its params for a TLS server, and a function removing it.
 function M.selfsigned()
+  if os.getenv("NETSOCKET_CERTS") then   -- Windows: no openssl CLI; S.certs has it made
+    local c = S.certs()
+    return { certificate = c.selfsigned, key = c.selfsignedkey }, c.cleanup
+  end
   local dir = os.tmpname()
   os.remove(dir)
   local out, made = H.sh(("mkdir -p %s && cd %s && openssl req -x509 -newkey ec -pkeyopt "

@@ -6,7 +6,9 @@ local T = require("httpd_helper")
 
 local function have(cmd) return (H.sh("command -v " .. cmd)) ~= "" end
 
-describe("socket.httpd with real clients", function()
+-- #shell: the test server child is run by sh and stopped by kill, the
+-- clients are curl, wrk, ab and python3, and /conns counts fds in /proc.
+describe("socket.httpd with real clients #linux #shell", function()
   local srv
   setup(function() srv = T.start("{ headtimeout = 1, keepalive = 2, maxbodybytes = 4 * 1024 * 1024 }") end)
   teardown(function() srv.stop() end)
@@ -143,7 +145,7 @@ c.request("GET", "/"); r = c.getresponse(); print(r.status, r.version, r.read().
   end)
 end)
 
-describe("samples/httpd_hello.lua", function()
+describe("samples/httpd_hello.lua #linux #shell", function()
   it("prints its URL first, says hello with keep-alive, and ends on SIGTERM", function()
     local S = require("ssl_helper")
     local root = debug.getinfo(1, "S").source:match("^@(.-)spec/[^/]*$") or ""

@@ -42,7 +42,7 @@ describe("regress: a second writer on one socket", function()
     a:close() b:close()
   end)
 
-  it("sendsome is refused too (unix stream)", function()
+  it("sendsome is refused too (unix stream) #linux #unixsock", function()
     local a, b = H.unixpair()
     local r = interloper(a, b, function(s) return s:sendsome("XYZ", 2) end)
     assert.same({nil, "socket busy writing", 1}, {r[1], r[2], r[3]})

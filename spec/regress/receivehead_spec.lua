@@ -112,7 +112,7 @@ describe("regress: receivehead", function()
     c:close(); p:close()
   end)
 
-  it("works on unix stream sockets", function()
+  it("works on unix stream sockets #linux #unixsock", function()
     local unix = require("socket.unix")
     local path = os.tmpname()
     os.remove(path)

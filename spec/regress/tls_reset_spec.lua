@@ -21,7 +21,9 @@ socket.sleep(0.3)
 os.exit(0)                       -- no lua_close: no close_notify; unread data: RST
 ]]
 
-describe("regress: a TLS stream cut by a reset", function()
+-- #rst: under Wine a reset reads as a plain end (wineserver's poll takes the
+-- socket's pending ECONNRESET first), so these need Linux.
+describe("regress: a TLS stream cut by a reset #linux #rst", function()
   local C
   setup(function() C = S.certs() end)
   teardown(function() if C then C.cleanup() end end)
