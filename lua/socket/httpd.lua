@@ -518,7 +518,7 @@ function httpd.new(handler, options)
         return
       end
       srv._n = srv._n + 1
-      local req = setmetatable({ _conn = c, _limits = lim, _idle = false }, RequestMT)
+      local req = setmetatable({ _conn = c, _limits = lim, _idle = false, _task = co.running() }, RequestMT)
       req._res = setmetatable({ _conn = c, _limits = lim, _fields = {}, _nf = 0, _retime = false }, Response)
       srv._conns[c] = req
       local ok, e = copcall(serve, srv, c, req, req._res)
@@ -552,10 +552,19 @@ function Server:stop(grace)
     elseif not req._res._sent then req._res._close = true end   -- in flight: answered with Connection: close
   end
   if next(conns) then
+    local srv = self
     co.spawn(function()
-      local deadline = socket.gettime() + (grace or 5)
-      while next(conns) and socket.gettime() < deadline do socket.sleep(0.01) end
-      for c in pairs(conns) do c:close() end
+      local now = socket._now or socket.gettime     -- monotonic: a clock step does not move the deadline
+      local deadline = now() + (grace or 5)
+      while next(conns) and now() < deadline do socket.sleep(0.01) end
+      if not next(conns) then return end
+      for c in pairs(conns) do c:close() end      -- wakes the handlers waiting on their connection
+      socket.sleep(0.01)                          -- which then end on their own
+      for c, req in pairs(conns) do               -- the others (waiting elsewhere, or never returning) end here
+        co._drop(req._task)
+        conns[c] = nil
+        srv._n = srv._n - 1
+      end
     end)
   end
   return true
