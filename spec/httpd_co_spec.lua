@@ -212,6 +212,35 @@ io.write(tostring(ok or err), " ", tostring(socket.gettime() - t0 < 3), " [", go
       "bad argument #2 to 'new' (keepalive must be a positive number)")
   end)
 
+  it("https: a client that never sends its ClientHello is closed at headtimeout; the server goes on", function()
+    local ok, ssl = pcall(require, "socket.ssl")
+    if not ok then return pending("socket.ssl not built") end
+    local params, cleanup = require("httpd_helper").selfsigned()
+    local srv = assert(httpd.new(function(_, res) res:send("secure") end, { ssl = params, headtimeout = 0.3 }))
+    local _, port = srv:getsockname()
+    local stalled, dt, got
+    co.spawn(function()
+      local c = assert(socket.connect("127.0.0.1", port))
+      c:settimeout(3)
+      local t0 = socket.gettime()
+      stalled = { c:receive("*a") }
+      dt = socket.gettime() - t0
+      c:close()
+      socket.sleep(0.4)                                -- the listener idle past headtimeout: still serving
+      local s = assert(ssl.connect("127.0.0.1", port, { verify = "none" }, 5))
+      s:send(GET:format("/"))
+      local data, _, part = s:receive("*a")
+      got = data or part
+      s:close()
+      srv:stop()
+    end)
+    assert.is_true(co.run(10))
+    cleanup()
+    assert.same({ nil, "closed", "" }, stalled)
+    assert.is_true(dt < 2, dt)
+    assert.truthy(got:find("\r\n\r\nsecure$"), got)
+  end)
+
   it("serves https with ALPN http/1.1", function()
     local ok, ssl = pcall(require, "socket.ssl")
     if not ok then return pending("socket.ssl not built") end

@@ -507,6 +507,11 @@ function httpd.new(handler, options)
                                  backlog = options.backlog or 511, reuseport = options.reuseport,
                                  ssl = ssl }
   if not sock then return nil, err end
+  -- A TLS handshake runs within the listening socket's timeouts (setssl):
+  -- without one, a client that connects and never sends its ClientHello
+  -- held a task and a descriptor for ever. The handshake counts as part of
+  -- the head. (An accept that times out just waits again.)
+  if ssl then sock:settimeout(lim.headtimeout, "t") end
   local srv = setmetatable({ handler = handler, limits = lim, socket = sock, onerror = options.onerror,
                              _conns = {}, _n = 0, _stopping = false }, Server)
   co.spawn(function()
