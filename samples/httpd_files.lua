@@ -66,10 +66,13 @@ io.stdout:flush()
 local stop = assert(socket.signal("TERM", "INT"))
 co.spawn(function()
   local name = stop:receive()
-  stop:close()
   server:stop(5)
   io.stdout:write("httpd_files: SIG", name, ", stopping\n")
   io.stdout:flush()
+  -- watched until the connections are done: another TERM or INT in the
+  -- grace period (timeout(1) and group kills send TERM twice) changes nothing
+  while server:connections() > 0 do stop:receive(0.05) end
+  stop:close()
 end)
 assert(co.run())
 print("httpd_files: stopped")

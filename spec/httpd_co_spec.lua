@@ -55,9 +55,44 @@ describe("socket.httpd in socket.co tasks", function()
     local t0 = socket.gettime()
     co.spawn(function() got = exchange(port, GET:format("/")) dt = socket.gettime() - t0 end)
     co.spawn(function() socket.sleep(0.1) srv:stop(0.2) end)
-    assert.is_true(co.run(10))      -- the handler itself sleeps on: nothing can stop Lua code
+    assert.is_true(co.run(10))      -- the sleeping handler is ended at the deadline too
     assert.are.equal("", got)
     assert.is_true(dt < 2, dt)
+  end)
+
+  it("ends at the stop deadline even when handlers never return (sleeping on, or waiting on another socket)", function()
+    -- in a child: without the fix the tasks live on and would hold up every later co.run here
+    local out = require("helper").child([=[
+local co, httpd = require("socket.co"), require("socket.httpd")
+local other = assert(socket.udp())
+assert(other:setsockname("127.0.0.1", 0))
+local srv = assert(httpd.new(function(req, res)
+  if req.path == "/sleep" then
+    while true do socket.sleep(0.05) end
+  end
+  other:settimeout(-1)
+  other:receive()                                -- nothing ever comes
+  res:send("never")
+end))
+local _, port = srv:getsockname()
+local got = {}
+for i, path in ipairs({ "/sleep", "/wait" }) do
+  co.spawn(function()
+    local c = assert(socket.connect("127.0.0.1", port))
+    c:settimeout(5, "t")
+    c:send("GET " .. path .. " HTTP/1.1\r\nHost: x\r\n\r\n")
+    local data, _, part = c:receive("*a")
+    got[i] = data or part
+    c:close()
+  end)
+end
+co.spawn(function() socket.sleep(0.1) srv:stop(0.2) end)
+local t0 = socket.gettime()
+local ok, err = co.run(4)
+io.write(tostring(ok or err), " ", tostring(socket.gettime() - t0 < 3), " [", got[1] or "-", "|", got[2] or "-",
+  "] ", srv:connections(), "\n")
+]=]):wait()
+    assert.matches("^true true %[|%] 0\n", out)
   end)
 
   it("stop from a handler, twice: that request is answered with Connection: close, the keep-alive ends", function()
@@ -175,6 +210,35 @@ describe("socket.httpd in socket.co tasks", function()
     assert.has_error(function() httpd.new("x") end, "bad argument #1 to 'new' (function expected)")
     assert.has_error(function() httpd.new(print, { keepalive = -1 }) end,
       "bad argument #2 to 'new' (keepalive must be a positive number)")
+  end)
+
+  it("https: a client that never sends its ClientHello is closed at headtimeout; the server goes on", function()
+    local ok, ssl = pcall(require, "socket.ssl")
+    if not ok then return pending("socket.ssl not built") end
+    local params, cleanup = require("httpd_helper").selfsigned()
+    local srv = assert(httpd.new(function(_, res) res:send("secure") end, { ssl = params, headtimeout = 0.3 }))
+    local _, port = srv:getsockname()
+    local stalled, dt, got
+    co.spawn(function()
+      local c = assert(socket.connect("127.0.0.1", port))
+      c:settimeout(3)
+      local t0 = socket.gettime()
+      stalled = { c:receive("*a") }
+      dt = socket.gettime() - t0
+      c:close()
+      socket.sleep(0.4)                                -- the listener idle past headtimeout: still serving
+      local s = assert(ssl.connect("127.0.0.1", port, { verify = "none" }, 5))
+      s:send(GET:format("/"))
+      local data, _, part = s:receive("*a")
+      got = data or part
+      s:close()
+      srv:stop()
+    end)
+    assert.is_true(co.run(10))
+    cleanup()
+    assert.same({ nil, "closed", "" }, stalled)
+    assert.is_true(dt < 2, dt)
+    assert.truthy(got:find("\r\n\r\nsecure$"), got)
   end)
 
   it("serves https with ALPN http/1.1", function()

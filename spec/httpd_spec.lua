@@ -208,6 +208,28 @@ describe("samples/httpd_hello.lua #linux #shell", function()
     assert.are.equal("httpd_hello: stopped\nexit status 0\n", h.rest())
   end)
 
+  -- timeout(1), systemd and container runtimes may send SIGTERM twice (to the
+  -- process, then to its group): a second one during the grace period must
+  -- not end the process with the default action.
+  it("a second SIGTERM while the request in flight finishes changes nothing: exit 0 #linux", function()
+    local h = spawnsample("httpd_hello.lua", "0")
+    local port = tonumber((h.line() or ""):match("^listening on http://127%.0%.0%.1:(%d+)/$"))
+    assert.truthy(port)
+    local c = assert(socket.connect("127.0.0.1", port))
+    c:settimeout(10)
+    assert(c:send("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhello"))
+    assert.truthy(head(c):find("^HTTP/1%.1 200 OK"))
+    assert.are.equal("Hello, world!", c:receive(13))
+    h.term()
+    assert.are.equal("httpd_hello: SIGTERM, stopping", h.line())
+    h.term()
+    socket.sleep(0.2)
+    assert(c:send("world"))
+    assert.same({ nil, "closed", "" }, { c:receive("*a") })
+    c:close()
+    assert.are.equal("httpd_hello: stopped\nexit status 0\n", h.rest())
+  end)
+
   it("httpd_files.lua: a download in flight at SIGTERM completes, exit 0 #linux", function()
     local dir = H.mktempdir()
     local parts = {}

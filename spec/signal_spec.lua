@@ -16,6 +16,7 @@ describe("socket.signal", function()
     H.raises(socket.signal, { "KILL" }, "bad argument #1 to '", "(unknown signal 'KILL')")
     H.raises(socket.signal, { "INT", {} }, "bad argument #2 to '", "(string expected, got table)")
     H.raises(socket.signal, { "INT", "term" }, "bad argument #2 to '", "(unknown signal 'term')")
+    H.raises(socket.signal, { "INT", "TERM\0x" }, "bad argument #2 to '", "(unknown signal (embedded zero))")
     local s = assert(socket.signal("SIGTERM", "INT", "TERM"))
     assert.same({ "INT", "TERM" }, s:getnames())
     H.raises(function() return s:receive("soon") end, {}, "bad argument #1 to 'receive' (number expected, got string)")
@@ -61,6 +62,16 @@ describe("socket.signal", function()
     t[1]:close()
     t[1] = assert(socket.signal("INT"))
     for i = 1, 64 do t[i]:close() end
+  end)
+
+  it("out of descriptors: the system's message, not 'too many signal objects' #linux", function()
+    local out = H.childsh("ulimit -n 24; timeout 20", [[
+local keep = {}
+for _ = 1, 64 do local f = io.open("/dev/null") if not f then break end keep[#keep + 1] = f end
+local s, err = socket.signal("USR1")
+io.write(tostring(s), " ", tostring(err), "\n")
+]]).wait()
+    assert.matches("^nil .*[Tt]oo many open files", out)
   end)
 
   describe("with signals sent to this process #linux", function()

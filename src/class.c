@@ -123,15 +123,22 @@ static int class_bad(lua_State *L, int idx, const char *what) {
     return luaL_argerror(L, idx, msg);
 }
 
+/* A full userdata's block, or NULL: a light userdata has no block of ours
+ * behind it, even when the debug library gave light userdata (all of them
+ * share one metatable) one of our metatables. */
+static void *class_block(lua_State *L, int idx) {
+    return lua_type(L, idx) == LUA_TUSERDATA ? lua_touserdata(L, idx) : NULL;
+}
+
 void *class_check(lua_State *L, int idx, const char *name) {
-    void *p = lua_touserdata(L, idx);
-    if (p == NULL || !class_fasttest(L, idx, name)) p = luaL_testudata(L, idx, name);
+    void *p = class_block(L, idx);
+    if (p != NULL && !class_fasttest(L, idx, name)) p = luaL_testudata(L, idx, name);
     if (p == NULL) class_bad(L, idx, name);
     return p;
 }
 
 void *class_testgroup(lua_State *L, int idx, const char *group) {
-    void *p = lua_touserdata(L, idx);
+    void *p = class_block(L, idx);
     if (p == NULL) return NULL;
     if (class_fasttest(L, idx, group)) return p;
     int top = lua_gettop(L), in = 0;

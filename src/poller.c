@@ -55,7 +55,7 @@ typedef struct poller {
 } poller;
 
 static poller *poller_check(lua_State *L) {
-    poller *p = luaL_checkudata(L, 1, POLLER);
+    poller *p = class_check(L, 1, POLLER);
     if (p->closed) luaL_argerror(L, 1, "poller is closed");
     return p;
 }
@@ -63,7 +63,7 @@ static poller *poller_check(lua_State *L) {
 /* socket.co's methods (one call per wait) check by the metatable address
  * kept as their upvalue instead of a registry lookup by name. */
 static poller *poller_cocheck(lua_State *L) {
-    poller *p = lua_touserdata(L, 1);
+    poller *p = lua_type(L, 1) == LUA_TUSERDATA ? lua_touserdata(L, 1) : NULL;
     if (p != NULL && lua_getmetatable(L, 1)) {
         int ours = lua_rawequal(L, -1, lua_upvalueindex(1));
         lua_pop(L, 1);
@@ -532,13 +532,13 @@ static int poller_take(lua_State *L) {
 }
 
 static int poller_getfd(lua_State *L) {
-    poller *p = luaL_checkudata(L, 1, POLLER);
+    poller *p = class_check(L, 1, POLLER);
     lua_pushinteger(L, p->closed ? -1 : p->fd);
     return 1;
 }
 
 static int poller_close(lua_State *L) {
-    poller *p = luaL_checkudata(L, 1, POLLER);
+    poller *p = class_check(L, 1, POLLER);
     if (!p->closed) {
         p->closed = 1;
         if (p->fd >= 0) close(p->fd);

@@ -8,6 +8,7 @@
  * watching and restore the signal's previous handling. */
 #include <errno.h>
 #include <math.h>
+#include <string.h>
 #include "class.h"
 #include "io.h"
 #include "os/ossig.h"
@@ -40,7 +41,9 @@ static int signals_new(lua_State *L) {
     unsigned mask = 0;
     if (n == 0) luaL_checkstring(L, 1);          /* "string expected, got no value" */
     for (int i = 1; i <= n; i++) {
-        const char *name = luaL_checkstring(L, i);
+        size_t len;
+        const char *name = luaL_checklstring(L, i, &len);
+        if (strlen(name) != len) return luaL_argerror(L, i, "unknown signal (embedded zero)");
         int idx = ossig_lookup(name);
         if (idx < 0) return luaL_argerror(L, i, lua_pushfstring(L, "unknown signal '%s'", name));
         mask |= 1u << idx;
@@ -54,7 +57,7 @@ static int signals_new(lua_State *L) {
     int err = ossig_open(mask, &s->base.fd, &s->slot);
     if (err != 0) {
         lua_pushnil(L);
-        lua_pushstring(L, err == EMFILE ? "too many signal objects" : sock_strerror(err));
+        lua_pushstring(L, err == OSSIG_FULL ? "too many signal objects" : sock_strerror(err));
         return 2;
     }
     return 1;

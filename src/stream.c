@@ -40,7 +40,7 @@ stream *stream_push(lua_State *L, int family, const char *cls) {
 
 /* The address of the metatable of the userdata at idx (*p), or NULL. */
 static inline const void *stream_mtof(lua_State *L, int idx, void **p) {
-    *p = lua_touserdata(L, idx);
+    *p = lua_type(L, idx) == LUA_TUSERDATA ? lua_touserdata(L, idx) : NULL;   /* not a light one */
     if (*p == NULL || !lua_getmetatable(L, idx)) return NULL;
     const void *mt = lua_topointer(L, -1);
     lua_pop(L, 1);

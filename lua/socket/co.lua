@@ -200,6 +200,7 @@ end
 local DEAD = "cannot resume dead coroutine"
 
 local function run(rec)
+  if rec.dropped then return true end               -- co._drop: never resumed again
   local args = rec.args
   local ok, a, b, c, d, e
   if args then rec.args = nil end
@@ -354,6 +355,23 @@ function co.run(timeout)
 end
 
 co.sleep = socket.sleep
+
+-- co._drop(thread): the task ends where it is parked and is never resumed
+-- (socket.httpd ends the handlers still running at its stop deadline: a
+-- handler that never returns must not keep co.run going). Where
+-- coroutine.close exists (5.4) the coroutine is closed, so its pending
+-- to-be-closed variables run. Returns true when thread was a task, other
+-- than the running one, and now is not.
+function co._drop(t)
+  local rec = live[t]
+  if not rec or t == co.running() then return false end
+  rec.dropped = true
+  finish(rec)
+  if K51 then k51pending[t] = nil end
+  local close = coroutine.close
+  if close and cstatus(t) == "suspended" then pcall(close, t) end
+  return true
+end
 
 -- co.pcall(f, ...): pcall, except that on PUC Lua 5.1, where a wait under
 -- pcall cannot yield, f runs in a coroutine of its own whose yields (and

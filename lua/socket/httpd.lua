@@ -507,6 +507,11 @@ function httpd.new(handler, options)
                                  backlog = options.backlog or 511, reuseport = options.reuseport,
                                  ssl = ssl }
   if not sock then return nil, err end
+  -- A TLS handshake runs within the listening socket's timeouts (setssl):
+  -- without one, a client that connects and never sends its ClientHello
+  -- held a task and a descriptor for ever. The handshake counts as part of
+  -- the head. (An accept that times out just waits again.)
+  if ssl then sock:settimeout(lim.headtimeout, "t") end
   local srv = setmetatable({ handler = handler, limits = lim, socket = sock, onerror = options.onerror,
                              _conns = {}, _n = 0, _stopping = false }, Server)
   co.spawn(function()
@@ -518,7 +523,7 @@ function httpd.new(handler, options)
         return
       end
       srv._n = srv._n + 1
-      local req = setmetatable({ _conn = c, _limits = lim, _idle = false }, RequestMT)
+      local req = setmetatable({ _conn = c, _limits = lim, _idle = false, _task = co.running() }, RequestMT)
       req._res = setmetatable({ _conn = c, _limits = lim, _fields = {}, _nf = 0, _retime = false }, Response)
       srv._conns[c] = req
       local ok, e = copcall(serve, srv, c, req, req._res)
@@ -552,10 +557,19 @@ function Server:stop(grace)
     elseif not req._res._sent then req._res._close = true end   -- in flight: answered with Connection: close
   end
   if next(conns) then
+    local srv = self
     co.spawn(function()
-      local deadline = socket.gettime() + (grace or 5)
-      while next(conns) and socket.gettime() < deadline do socket.sleep(0.01) end
-      for c in pairs(conns) do c:close() end
+      local now = socket._now or socket.gettime     -- monotonic: a clock step does not move the deadline
+      local deadline = now() + (grace or 5)
+      while next(conns) and now() < deadline do socket.sleep(0.01) end
+      if not next(conns) then return end
+      for c in pairs(conns) do c:close() end      -- wakes the handlers waiting on their connection
+      socket.sleep(0.01)                          -- which then end on their own
+      for c, req in pairs(conns) do               -- the others (waiting elsewhere, or never returning) end here
+        co._drop(req._task)
+        conns[c] = nil
+        srv._n = srv._n - 1
+      end
     end)
   end
   return true

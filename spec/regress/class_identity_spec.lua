@@ -73,4 +73,35 @@ describe("regress: class identity of self", function()
     assert.matches("SURVIVED", out, 1, true)
     assert.matches("copied:true getfd:false send:false receive:false tcp:false", out, 1, true)
   end)
+  -- With the debug library (lower stakes: it can break anything), light
+  -- userdata, which share one metatable, can be given one of ours; the
+  -- record's key (a light userdata) is at hand through pairs. No method
+  -- may take a light userdata for its object: lua_touserdata returns the
+  -- bare pointer, and the method then reads and writes behind it.
+  it("a light userdata given one of our metatables (debug.setmetatable) passes no check", function()
+    if not debug or not debug.setmetatable then return pending("no debug library") end
+    local out = run([[
+      local objs = { socket.tcp(), socket.udp(), assert(socket.signal("USR1")), assert(socket.poller()),
+        assert(socket.bind("127.0.0.1", 0)) }
+      local K
+      for k in pairs(getmetatable(objs[1])) do if type(k) == "userdata" then K = k end end
+      assert(K, "no light-userdata key")
+      local n, passed = 0, {}
+      for _, o in ipairs(objs) do
+        local mt = getmetatable(o)
+        debug.setmetatable(K, mt)
+        for name, f in pairs(mt.__index) do
+          if type(f) == "function" then
+            n = n + 1
+            if pcall(f, K, 1, 1) then passed[#passed + 1] = tostring(mt.__name) .. "." .. name end
+          end
+        end
+        for _, m in ipairs({ "__gc", "__close" }) do if mt[m] then pcall(mt[m], K) end end
+        debug.setmetatable(K, nil)
+      end
+      io.write("calls:", tostring(n > 50), " passed:[", table.concat(passed, ","), "]\n")
+    ]])
+    assert.matches("SURVIVED", out, 1, true)
+    assert.matches("calls:true passed:[]", out, 1, true)
+  end)
 end)

@@ -134,7 +134,7 @@ int ossig_open(unsigned mask, int *rfd, int *slot) {
     for (int i = 0; i < OSSIG_MAX && s < 0; i++)
         if (atomic_load(&ossig_slots[i].wfd) < 0) s = i;
     unsigned done = 0;
-    if (s < 0) err = EMFILE;
+    if (s < 0) err = OSSIG_FULL;
     for (int i = 0; i < OSSIG_N && err == 0; i++) {
         if (!(mask & (1u << i))) continue;
         if (ossig_users[i] == 0 && (err = ossig_install(i)) != 0) break;

@@ -20,9 +20,13 @@ int ossig_lookup(const char *name);
 /* The short name ("TERM") of the signal at index i. */
 const char *ossig_name(int i);
 
+/* What ossig_open returns when all OSSIG_MAX slots are taken (not an
+ * errno: EMFILE from pipe() means the process is out of descriptors). */
+#define OSSIG_FULL (-1)
+
 /* Starts watching the signals whose indices are the set bits of `mask`:
  * on success returns 0 with *rfd the non-blocking read end and *slot the
- * watcher's place; else an errno (EMFILE: no free slot). The first watcher
+ * watcher's place; else OSSIG_FULL (no free slot) or an errno. The first watcher
  * of a signal installs the handler (and unblocks the signal in the calling
  * thread); the last one to stop restores what was there before. */
 int ossig_open(unsigned mask, int *rfd, int *slot);

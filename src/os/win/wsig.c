@@ -92,7 +92,7 @@ int ossig_open(unsigned mask, int *rfd, int *slot) {
     int s = -1, err = 0;
     for (int i = 0; i < OSSIG_MAX && s < 0; i++)
         if (atomic_load(&wsig_slots[i].wfd) < 0) s = i;
-    if (s < 0) err = EMFILE;
+    if (s < 0) err = OSSIG_FULL;
     else if (wsig_users == 0 && !SetConsoleCtrlHandler(wsig_handler, TRUE)) err = EINVAL;
     if (err != 0) {
         LeaveCriticalSection(&wsig_lock);
