@@ -253,7 +253,7 @@ local CLOSED = {
     return d
   end,
   ["signal"] = function()
-    local s = assert(socket.signal("USR2"))
+    local s = assert(socket.signal("INT"))
     s:close()
     return s
   end,

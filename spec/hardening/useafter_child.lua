@@ -70,7 +70,7 @@ for class, make in pairs({
   ["poller"] = function()
     local p = socket.poller(); assert(p:set(hold(socket.udp4()), "r")); return p
   end,
-  ["signal"] = function() return assert(socket.signal("USR2")) end,
+  ["signal"] = function() return assert(socket.signal("INT")) end,
 }) do MAKE[class] = make end
 if hasssl then
   MAKE["ssl{connection}"] = tlsclient

@@ -72,7 +72,7 @@ local FUNCS = {
     source = function() return table.pack("by-length", freshclient(), 1) end,
     fromfd = args(9999, "tcp{client}"),
     poller = args(),
-    signal = args("USR2"),
+    signal = args("INT"),
   },
   ["socket.dns"] = {
     toip = args("localhost"), tohostname = args("127.0.0.1"), gethostname = args(),
@@ -187,7 +187,7 @@ local OBJ = OBJECTS.makers({ path = path, hold = hold, client = freshclient, clo
 for class, make in pairs({
   ["dns{address}"] = function() return dns.resolve("localhost") end,
   ["poller"] = function() return socket.poller() end,
-  ["signal"] = function() return socket.signal("USR2") end,
+  ["signal"] = function() return socket.signal("INT") end,
   ["ssl{context}"] = function() return ssl.newcontext({ mode = "client", verify = "none" }) end,
   ["ssl{connection}"] = function() return assert(ssl.wrap(freshclient(), ctx)) end,
   ["ssl{x509}"] = function() return ssl.loadcertificate(pem) end,
