@@ -30,11 +30,12 @@ endif
 
 BUILD ?= $(if $(filter lua5.4,$(LUA_NAME)),build,build-$(LUA_NAME))
 
-# Off 5.4, each spec file runs in a busted of its own, at most SPEC_TIMEOUT
-# seconds (scripts/run-specs.sh): on 5.1 and LuaJIT a cosocket task cannot
-# yield yet, and a task that waits for another blocks the suite for good.
+# Off 5.4, the suite (one busted, as on 5.4) is bounded by SPEC_TIMEOUT
+# seconds (scripts/run-specs.sh): a hang there fails the run, naming the
+# test that hung, instead of blocking `make test-all` (and CI) for good.
+# The suite takes about as long as on 5.4 (5 to 8 minutes).
 ifneq ($(LUA_NAME),lua5.4)
-SPEC_TIMEOUT ?= 240
+SPEC_TIMEOUT ?= 900
 export SPEC_TIMEOUT
 endif
 
