@@ -310,10 +310,11 @@ local function httpdfiles()
         out = sh(("curl -sS --noproxy '*' --max-time 10 --path-as-is -w '%%{http_code} %%{content_type}' %s%s")
           :format(url, r[1]))
       else
-        local c <close> = assert(socket.connect("127.0.0.1", port))
+        local c = assert(socket.connect("127.0.0.1", port))   -- (no <close>: samples run on Lua 5.1 too)
         c:settimeout(5)
         c:send(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"):format(r[1]))
         local all = c:receive("*a") or ""
+        c:close()
         out = all:match("\r\n\r\n(.*)$") .. (all:match("^HTTP/1%.1 (%d+)") or "") .. " "
           .. (all:match("Content%-Type: ([^\r]*)") or "")
       end

@@ -6,7 +6,7 @@ local H = require("helper")
 local root = os.getenv("NETSOCKET_BUILD"):match("^(.*)/[^/]+$")
 
 local function modules()
-  local out = H.sh("cd '" .. root .. "' && ls lua/*.lua lua/socket/*.lua")
+  local out = H.sh("cd '" .. root .. "' && ls lua/*.lua lua/socket/*.lua lua/ssl/*.lua")
   local list = {}
   for path in out:gmatch("[^\n]+") do list[#list + 1] = path end
   assert.is_true(#list > 5, out)
@@ -21,6 +21,18 @@ describe("the Lua modules #linux #shell", function()
     for _, path in ipairs(modules()) do
       local out, ok = H.sh("luac5.1 -p '" .. root .. "/" .. path .. "'")
       if not ok then bad[#bad + 1] = out end
+    end
+    assert.are.same({}, bad)
+  end)
+
+  it("and so do the samples (make demo runs them on every Lua)", function()
+    local _, has = H.sh("command -v luac5.1")
+    if not has then return pending("luac5.1 is not installed (make deps LUA=lua5.1)") end
+    local bad = {}
+    local out = H.sh("cd '" .. root .. "' && ls samples/*.lua")
+    for path in out:gmatch("[^\n]+") do
+      local msg, ok = H.sh("luac5.1 -p '" .. root .. "/" .. path .. "'")
+      if not ok then bad[#bad + 1] = msg end
     end
     assert.are.same({}, bad)
   end)
