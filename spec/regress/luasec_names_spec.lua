@@ -205,7 +205,7 @@ describe("regress: with LuaSec's ssl.lua first on the path, the LuaSec names are
     f:write(code)
     f:close()
     local env = ("LUA_PATH=%s LUA_CPATH=%s "):format(
-      S.q(dir .. "/?.lua;" .. root .. "/lua/?.lua;;"), S.q(root .. "/build/?.so;;"))
+      S.q(dir .. "/?.lua;" .. root .. "/lua/?.lua;;"), S.q(os.getenv("NETSOCKET_BUILD") .. "/?.so;;"))
     local out, ok = H.sh(env .. H.LUA .. " " .. S.q(script) .. " 2>&1")
     H.sh("rm -rf " .. S.q(dir))
     assert.is_true(ok, out)
