@@ -50,6 +50,61 @@ describe("protocol calls in a task wait by yielding (every Lua, PUC 5.1 included
     assert.same({ "hello\n" }, r)
   end)
 
+  -- co.pcall itself, on PUC 5.1: it took no C function (5.1's coroutine.create
+  -- refuses one), it raised "attempt to yield across metamethod/C-call
+  -- boundary" under a plain pcall, and an error raised after a wait in Lua
+  -- code that C called (socket.protect) left the task instead of coming
+  -- back from co.pcall (and from the right one, when nested).
+  local co = require("socket.co")
+  local function pair()
+    local srv = assert(socket.bind("127.0.0.1", 0))
+    local _, port = srv:getsockname()
+    local a = assert(socket.connect("127.0.0.1", port))
+    local b = assert(srv:accept())
+    srv:close()
+    a:settimeout(5)
+    b:settimeout(5)
+    return a, b
+  end
+  local function intask(fn, early)
+    local a, b = pair()
+    local res
+    if early then b:send("line\n") end
+    co.spawn(function() res = { fn(a) } end)
+    if not early then co.spawn(function() co.sleep(0.05); b:send("line\n") end) end
+    local ok, err = co.run(10)
+    a:close()
+    b:close()
+    assert.is_true(ok, err)
+    return res
+  end
+  local function raiser(a)
+    return socket.protect(function() error("after " .. a:receive("*l"), 0) end)
+  end
+
+  it("co.pcall takes a C function", function()
+    assert.same({ true, "line" }, intask(function(a) return co.pcall(a.receive, a, "*l") end))
+  end)
+
+  it("co.pcall under a plain pcall in a task: the wait blocks, no yield error", function()
+    assert.same({ true, true, "line" }, intask(function(a)
+      return pcall(co.pcall, function() return a:receive("*l") end)
+    end, true))
+  end)
+
+  it("an error raised after a wait, in Lua code C called, comes back from co.pcall", function()
+    assert.same({ false, "after line", "still here" }, intask(function(a)
+      local ok, err = co.pcall(raiser(a))
+      return ok, err, "still here"
+    end))
+  end)
+
+  it("and from the innermost co.pcall when they nest", function()
+    assert.same({ true, false, "after line" }, intask(function(a)
+      return co.pcall(function() return co.pcall(raiser(a)) end)
+    end))
+  end)
+
   it("socket._pcall is pcall outside a task", function()
     assert.same({ false, "boom" }, { socket._pcall(function() error("boom", 0) end) })
     assert.same({ true, 1, 2 }, { socket._pcall(function(a, b) return a, b end, 1, 2) })
