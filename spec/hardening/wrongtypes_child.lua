@@ -266,7 +266,7 @@ end
 
 -- Reserved / internal names that are not part of the public API.
 local INTERNAL = { _cosetup = true, __unload = true, _now = true, _removestale = true,
-  _unlinkonclose = true, _WAIT = true, _argcheck = true }
+  _unlinkonclose = true, _WAIT = true, _argcheck = true, _pcall = true }
 SKIP["drain:2:inf"], SKIP["drain:2:maxint"] = nil, nil
 SKIP["waitconnected:2:inf"], SKIP["waitconnected:2:maxint"] = nil, nil
 
