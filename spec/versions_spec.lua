@@ -25,6 +25,14 @@ describe("the Lua modules #linux #shell", function()
     assert.are.same({}, bad)
   end)
 
+  it("the samples run on " .. H.LUA .. " without spec/compat.lua: the demo tour passes", function()
+    local env = ("cd '%s' && env -u LUA_INIT LUA_PATH='%s/lua/?.lua;;' LUA_CPATH='%s/?.so;;' timeout 120 %s samples/demo.lua")
+      :format(root, root, os.getenv("NETSOCKET_BUILD"), H.LUA)
+    local out, ok = H.sh(env .. " 2>&1")
+    assert.is_true(ok, out)
+    assert.matches("all replies matched", out, 1, true)
+  end)
+
   it("and so do the samples (make demo runs them on every Lua)", function()
     local _, has = H.sh("command -v luac5.1")
     if not has then return pending("luac5.1 is not installed (make deps LUA=lua5.1)") end
