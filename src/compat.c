@@ -540,7 +540,13 @@ static int compat_run(lua_State *L) {
 static int compat_reraise(lua_State *L) {
     const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
     const char *p = msg ? strstr(msg, "bad argument #") : NULL;
-    lua_Debug ar;
+    lua_Debug ar, caller;
+    /* Called from C (pcall(obj.method, obj, ...)): no name to restore, as
+     * the unprotected call would have none (LuaJIT names it anyway, after
+     * the bytecode that called pcall). */
+    if (p != NULL && lua_getstack(L, 1, &caller) && lua_getinfo(L, "S", &caller) &&
+        strcmp(caller.what, "C") == 0)
+        return lua_error(L);
     if (p != NULL && lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar)) {
         char *end;
         long narg = strtol(p + 14, &end, 10);
