@@ -12,7 +12,7 @@ if package.config:sub(1, 1) == "\\" then
   rawset(os, "tmpname", require("helper").tmpname)
 end
 
--- SPEC_PROGRESS=file (scripts/run-specs.sh, under SPEC_TIMEOUT): the test
+-- SPEC_PROGRESS=file (scripts/run-specs.sh, under SUITE_TIMEOUT): the test
 -- that starts is written there, so that a suite stopped by the timeout can
 -- say where it hung.
 local progress = os.getenv("SPEC_PROGRESS")
