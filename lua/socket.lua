@@ -8,6 +8,17 @@ local min = math.min
 socket.BLOCKSIZE = 2048
 socket.try = socket.newtry()
 
+-- socket._pcall(f, ...): pcall, except that in a socket.co task its waits
+-- yield on every Lua: co.pcall (PUC Lua 5.1's own pcall cannot yield). A
+-- task exists only once socket.co is loaded. http, smtp and ftp run their
+-- sessions under it, so that they run concurrently in tasks on 5.1 too.
+local pcall, loaded = pcall, package.loaded
+function socket._pcall(f, ...)
+  local co = loaded["socket.co"]
+  if type(co) == "table" and co.pcall then return co.pcall(f, ...) end
+  return pcall(f, ...)
+end
+
 -- package.searchpath (Lua 5.1 has none): whether a file for name is on path.
 local searchpath = package.searchpath or function(name, path)
   local file = name:gsub("%.", "/")

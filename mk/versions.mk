@@ -30,12 +30,14 @@ endif
 
 BUILD ?= $(if $(filter lua5.4,$(LUA_NAME)),build,build-$(LUA_NAME))
 
-# Off 5.4, each spec file runs in a busted of its own, at most SPEC_TIMEOUT
-# seconds (scripts/run-specs.sh): on 5.1 and LuaJIT a cosocket task cannot
-# yield yet, and a task that waits for another blocks the suite for good.
+# Off 5.4, the suite (one busted, as on 5.4) is bounded by SUITE_TIMEOUT
+# seconds (scripts/run-specs.sh): a hang there fails the run, naming the
+# test that hung, instead of blocking `make test-all` (and CI) for good.
+# (The suite takes about as long as on 5.4; the bound leaves room for a
+# loaded machine.)
 ifneq ($(LUA_NAME),lua5.4)
-SPEC_TIMEOUT ?= 240
-export SPEC_TIMEOUT
+SUITE_TIMEOUT ?= 1200
+export SUITE_TIMEOUT
 endif
 
 # Lua 5.5: the interpreter, headers and C modules scripts/lua55.sh made

@@ -46,13 +46,13 @@ local started = {}
 
 local function spawn(cmd)
   local p = assert(io.popen(windows and cmdline(cmd .. " 2>&1") or "echo $$; exec " .. cmd .. " 2>&1", "r"))
-  local h = { p = p, pid = not windows and tonumber(p:read("l")) or nil }
+  local h = { p = p, pid = not windows and tonumber(p:read("*l")) or nil }
   started[#started + 1] = h
-  function h.line() return p:read("l") end
+  function h.line() return p:read("*l") end
   -- Reads the rest of the output and waits for the exit; true when it was 0.
   function h.finish()
     if h.done then return h.ok, "" end
-    local rest = p:read("a")
+    local rest = p:read("*a")
     h.done, h.ok = true, p:close() == true
     return h.ok, rest
   end
@@ -91,7 +91,7 @@ end
 
 local function sh(cmd)
   local p = assert(io.popen(cmdline(cmd .. " 2>&1"), "r"))
-  local out = p:read("a")
+  local out = p:read("*a")
   return out, p:close() == true
 end
 
@@ -310,7 +310,7 @@ local function httpdfiles()
         out = sh(("curl -sS --noproxy '*' --max-time 10 --path-as-is -w '%%{http_code} %%{content_type}' %s%s")
           :format(url, r[1]))
       else
-        local c = assert(socket.connect("127.0.0.1", port))
+        local c = assert(socket.connect("127.0.0.1", port))   -- (no <close>: samples run on Lua 5.1 too)
         c:settimeout(5)
         c:send(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"):format(r[1]))
         local all = c:receive("*a") or ""

@@ -113,9 +113,10 @@ local function request(client)
 end
 
 local function respond(client, version, code, text, head)
+  -- (the body is concatenated: Lua 5.1's format("%s") stops at a "\0")
   client:send(("HTTP/%s %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-    .. "Content-Length: %d\r\nConnection: close\r\nServer: netsocket http_echo\r\n\r\n%s")
-    :format(version, code, REASON[code], #text, head and "" or text))
+    .. "Content-Length: %d\r\nConnection: close\r\nServer: netsocket http_echo\r\n\r\n")
+    :format(version, code, REASON[code], #text) .. (head and "" or text))
 end
 
 local function serve(client)

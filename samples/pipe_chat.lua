@@ -21,6 +21,7 @@
 --   lua5.4 samples/pipe_chat.lua client /tmp/chat.sock hi there  # the first prints them
 --   lua5.4 samples/pipe_chat.lua client /tmp/chat.sock /quit-server
 local socket = require("socket")
+local unpack = table.unpack or _G.unpack   -- (Lua 5.1 and LuaJIT: the global)
 local pipe = require("socket.pipe")
 
 local function usage()
@@ -51,7 +52,7 @@ local function serve(name, idle)
   end
 
   local function relay(from, line)
-    for _, c in ipairs({ table.unpack(clients) }) do
+    for _, c in ipairs({ unpack(clients) }) do
       if c ~= from then
         c:settimeout(5)                 -- a client that does not read is dropped
         local ok = c:send(line)
@@ -64,7 +65,7 @@ local function serve(name, idle)
   local lastclient = socket.gettime()
   local running = true
   while running do
-    local readable = socket.select({ server, table.unpack(clients) }, nil, math.min(idle, 0.5))
+    local readable = socket.select({ server, unpack(clients) }, nil, math.min(idle, 0.5))
     -- Newcomers first: a line read in this round then reaches them too.
     if readable[server] then
       for _ = 1, 64 do
@@ -75,7 +76,7 @@ local function serve(name, idle)
         pending[c] = ""
       end
     end
-    for _, c in ipairs({ table.unpack(clients) }) do
+    for _, c in ipairs({ unpack(clients) }) do
       if readable[c] and pending[c] then
         -- every complete line that has arrived; keep the rest for later
         for _ = 1, 1000 do
@@ -108,7 +109,7 @@ local function serve(name, idle)
     end
   end
 
-  for _, c in ipairs({ table.unpack(clients) }) do drop(c) end
+  for _, c in ipairs({ unpack(clients) }) do drop(c) end
   server:close()                        -- also removes the socket file
   print("bye")
 end
@@ -144,7 +145,7 @@ if mode == "server" then
   if not idle then usage() end
   serve(name, idle)
 elseif mode == "client" then
-  client(name, { table.unpack(arg, 3) })
+  client(name, { unpack(arg, 3) })
 else
   usage()
 end

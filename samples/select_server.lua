@@ -20,6 +20,7 @@
 --                and exits 0 (after `idle` seconds alone: "stopped (idle)")
 -- Try it with `nc 127.0.0.1 N` from several terminals at once.
 local socket = require("socket")
+local unpack = table.unpack or _G.unpack   -- (Lua 5.1 and LuaJIT: the global)
 
 local host = arg[1] or "127.0.0.1"
 local port = tonumber(arg[2] or 0)
@@ -81,7 +82,7 @@ end
 local why, lastclient = "idle", socket.gettime()
 local running = true
 while running do
-  local readable = socket.select({ server, table.unpack(clients) }, nil, math.min(idle, 1))
+  local readable = socket.select({ server, unpack(clients) }, nil, math.min(idle, 1))
   if readable[server] then
     for _ = 1, 64 do                    -- everyone waiting, a bounded number
       local c = server:accept()
@@ -94,7 +95,7 @@ while running do
       log("client %d connected from %s:%d, %d connected", served, peer, peerport, #clients)
     end
   end
-  for _, c in ipairs({ table.unpack(clients) }) do
+  for _, c in ipairs({ unpack(clients) }) do
     if readable[c] and state[c] then
       -- every complete line that has arrived; keep the rest for later
       for _ = 1, 1000 do
@@ -126,6 +127,6 @@ while running do
   end
 end
 
-for _, c in ipairs({ table.unpack(clients) }) do drop(c, why) end
+for _, c in ipairs({ unpack(clients) }) do drop(c, why) end
 server:close()
 log("stopped (%s), served %d clients", why, served)

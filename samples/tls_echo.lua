@@ -8,6 +8,7 @@
 -- socket.ssl does by default. "quit" stops the server; it also stops by
 -- itself after `idle` seconds (default 30) without a client.
 local socket = require("socket")
+local unpack = table.unpack or _G.unpack   -- (Lua 5.1 and LuaJIT: the global)
 local ssl = require("socket.ssl")
 
 local dir = os.getenv("TLS_ECHO_DIR") or ((os.getenv("TMPDIR") or "/tmp") .. "/netsocket-tls-echo")
@@ -89,7 +90,7 @@ local mode = arg[1]
 if mode == "server" then
   server(arg[2] or "127.0.0.1", tonumber(arg[3] or 0), tonumber(arg[4] or 30))
 elseif mode == "client" and arg[2] and tonumber(arg[3]) then
-  client(arg[2], tonumber(arg[3]), { table.unpack(arg, 4) })
+  client(arg[2], tonumber(arg[3]), { unpack(arg, 4) })
 else
   io.stderr:write("usage: tls_echo.lua server [host [port [idle]]]\n"
     .. "       tls_echo.lua client host port [line ...]\n")

@@ -177,7 +177,8 @@ describe("socket.dns.resolve (§11)", function()
 
     it("a non-number wait timeout", function()
       local a = dns.resolve("127.0.0.1")
-      H.raises(a.wait, { a, "soon" }, "bad argument #2", "number expected")
+      -- (LuaJIT counts a method called as a function as a method call: compat.h)
+      H.raises(a.wait, { a, "soon" }, rawget(_G, "jit") and "bad argument #1" or "bad argument #2", "number expected")
       a:close()
     end)
 

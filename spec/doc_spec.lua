@@ -52,6 +52,7 @@
 --    Lua 5.4 (the pages show 5.4 code; the library itself runs on 5.1 up).
 local socket = require("socket")
 local HASCLOSE = (load or _G.loadstring)("local x <close> = nil") ~= nil
+local FLOATDOT = tostring(2.0) == "2.0"                    -- 5.3 on
 local unix = require("socket.unix")
 local pipe = require("socket.pipe")
 local co = require("socket.co")
@@ -659,6 +660,9 @@ local function annotations(rel, block, printed)
       local i, remark = 1, false
       while i <= #fields do
         local f, v = fields[i], values[i]
+        -- the pages show 5.4's output: where an integral float prints
+        -- without ".0" (5.1, 5.2, LuaJIT), "2.0" is printed as "2"
+        if not FLOATDOT and v and f:match("^%-?%d+%.0$") and v == f:sub(1, -3) then f = v end
         if f ~= v and f:match("^%(.*%)$") then remark = true break end
         if f ~= v and not (f:match("^<.*>$") and v ~= nil) then break end
         i = i + 1

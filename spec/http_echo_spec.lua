@@ -84,11 +84,12 @@ describe("samples/http_echo.lua", function()
     assert.are.equal("GET / HTTP/1.0\n\n", body)
 
     local binary = "bytes \0\1\2\255 and\r\nlines"
-    status, headers, body = fetch(port, ("PUT /x HTTP/1.1\r\nHost: here\r\nContent-Length: %d\r\n\r\n%s")
-      :format(#binary, binary))
+    -- (concatenated: 5.1's format("%s") stops at a "\0")
+    status, headers, body = fetch(port, "PUT /x HTTP/1.1\r\nHost: here\r\nContent-Length: " .. #binary
+      .. "\r\n\r\n" .. binary)
     assert.are.equal("HTTP/1.1 200 OK", status)
     assert.are.equal(tostring(#body), headers["content-length"])
-    assert.are.equal(("PUT /x HTTP/1.1\nHost: here\nContent-Length: %d\n\n%s"):format(#binary, binary), body)
+    assert.are.equal("PUT /x HTTP/1.1\nHost: here\nContent-Length: " .. #binary .. "\n\n" .. binary, body)
 
     -- Expect: 100-continue: the interim answer comes before the body is sent
     local c = assert(socket.connect("127.0.0.1", port))

@@ -11,3 +11,19 @@ assert(tostring(socket._IMPL):match("^netsocket "), "not netsocket: " .. tostrin
 if package.config:sub(1, 1) == "\\" then
   rawset(os, "tmpname", require("helper").tmpname)
 end
+
+-- SPEC_PROGRESS=file (scripts/run-specs.sh, under SUITE_TIMEOUT): the test
+-- that starts is written there, so that a suite stopped by the timeout can
+-- say where it hung.
+local progress = os.getenv("SPEC_PROGRESS")
+if progress and progress ~= "" then
+  require("busted").subscribe({ "test", "start" }, function(element)
+    local f = io.open(progress, "w")
+    if f then
+      local t = element.trace or {}
+      f:write(tostring(t.short_src), ":", tostring(t.currentline), ": ", tostring(element.name), "\n")
+      f:close()
+    end
+    return nil, true
+  end)
+end

@@ -6,6 +6,7 @@ local S = require("ssl_helper")
 local q = S.q
 
 local ROOT = os.getenv("NETSOCKET_BUILD"):match("^(.*)/[^/]+$")
+local V = _VERSION:match("%d+%.%d+")          -- luarocks' --lua-version (LuaJIT: 5.1)
 
 local function tmpdir()
   local d = os.tmpname()
@@ -50,11 +51,15 @@ describe("socket.ssl.core build #linux #shell", function()
   end)
 end)
 
-describe("netsocket-ssl-scm-1.rockspec #linux #shell", function()
+-- (Debian's LuaRocks 3.8 does not know Lua 5.5: make install LUA=lua5.5 covers it)
+local describe_rocks = V ~= "5.5" and describe
+  or function(name) pending(name .. ": Debian's LuaRocks 3.8 does not know Lua 5.5") end
+
+describe_rocks("netsocket-ssl-scm-1.rockspec #linux #shell", function()
   local tree, empty, out, ok
   setup(function()
     tree, empty = tmpdir(), tmpdir()
-    local lr = "cd " .. q(ROOT) .. " && luarocks --lua-version=5.4 --only-server=" .. q(empty)
+    local lr = "cd " .. q(ROOT) .. " && luarocks --lua-version=" .. V .. " --only-server=" .. q(empty)
       .. " make --tree " .. q(tree) .. " "
     out, ok = H.sh(lr .. "netsocket-scm-1.rockspec")
     if ok then
@@ -66,7 +71,7 @@ describe("netsocket-ssl-scm-1.rockspec #linux #shell", function()
   teardown(function() H.sh("rm -rf " .. q(tree) .. " " .. q(empty)) end)
 
   it("passes luarocks lint", function()
-    local lint, lok = H.sh("cd " .. q(ROOT) .. " && luarocks --lua-version=5.4 lint netsocket-ssl-scm-1.rockspec")
+    local lint, lok = H.sh("cd " .. q(ROOT) .. " && luarocks --lua-version=" .. V .. " lint netsocket-ssl-scm-1.rockspec")
     assert.is_true(lok, lint)
   end)
 
@@ -74,7 +79,11 @@ describe("netsocket-ssl-scm-1.rockspec #linux #shell", function()
     assert.is_true(ok, out)
     local code = [[
       local ssl = require("socket.ssl")
-      local so = package.searchpath("socket.ssl.core", package.cpath)
+      local so                                   -- (5.1 has no package.searchpath)
+      for t in package.cpath:gmatch("[^;]+") do
+        local h = io.open((t:gsub("%?", "socket/ssl/core")))
+        if h then h:close() so = so or t:gsub("%?", "socket/ssl/core") end
+      end
       assert(so:sub(1, #arg[1]) == arg[1], so)
       assert(require("socket")._FEATURES.ssl)
       print(ssl._VERSION, ssl.newcontext({}) ~= nil)
@@ -83,8 +92,8 @@ describe("netsocket-ssl-scm-1.rockspec #linux #shell", function()
     local f = assert(io.open(script, "w"))
     f:write(code)
     f:close()
-    local lpath = tree .. "/share/lua/5.4/?.lua"
-    local cpath = tree .. "/lib/lua/5.4/?.so"
+    local lpath = tree .. "/share/lua/" .. V .. "/?.lua"
+    local cpath = tree .. "/lib/lua/" .. V .. "/?.so"
     local res, rok = H.sh("cd / && env -u LUA_INIT -u LUA_INIT_5_4 LUA_PATH=" .. q(lpath) .. " LUA_CPATH="
       .. q(cpath) .. " " .. H.LUA .. " " .. q(script) .. " " .. q(tree))
     os.remove(script)

@@ -6,7 +6,7 @@ local H = require("helper")
 local root = os.getenv("NETSOCKET_BUILD"):match("^(.*)/[^/]+$")
 
 local function modules()
-  local out = H.sh("cd '" .. root .. "' && ls lua/*.lua lua/socket/*.lua")
+  local out = H.sh("cd '" .. root .. "' && ls lua/*.lua lua/socket/*.lua lua/ssl/*.lua")
   local list = {}
   for path in out:gmatch("[^\n]+") do list[#list + 1] = path end
   assert.is_true(#list > 5, out)
@@ -31,6 +31,26 @@ describe("the Lua modules #linux #shell", function()
     for _, path in ipairs(luafiles()) do
       local out, ok = H.sh("luac5.1 -p '" .. root .. "/" .. path .. "'")
       if not ok then bad[#bad + 1] = out end
+    end
+    assert.are.same({}, bad)
+  end)
+
+  it("the samples run on " .. H.LUA .. " without spec/compat.lua: the demo tour passes", function()
+    local env = ("cd '%s' && env -u LUA_INIT LUA_PATH='%s/lua/?.lua;;' LUA_CPATH='%s/?.so;;' timeout 120 %s samples/demo.lua")
+      :format(root, root, os.getenv("NETSOCKET_BUILD"), H.LUA)
+    local out, ok = H.sh(env .. " 2>&1")
+    assert.is_true(ok, out)
+    assert.matches("all replies matched", out, 1, true)
+  end)
+
+  it("and so do the samples (make demo runs them on every Lua)", function()
+    local _, has = H.sh("command -v luac5.1")
+    if not has then return pending("luac5.1 is not installed (make deps LUA=lua5.1)") end
+    local bad = {}
+    local out = H.sh("cd '" .. root .. "' && ls samples/*.lua")
+    for path in out:gmatch("[^\n]+") do
+      local msg, ok = H.sh("luac5.1 -p '" .. root .. "/" .. path .. "'")
+      if not ok then bad[#bad + 1] = msg end
     end
     assert.are.same({}, bad)
   end)

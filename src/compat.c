@@ -171,6 +171,40 @@ int compat_isyieldable(lua_State *L) {
     return found && ok;
 }
 
+/* socket._k51.yieldable(): whether the Lua function that calls it may
+ * yield its coroutine with coroutine.yield: every frame from it to the
+ * coroutine's base is Lua code (LuaJIT also crosses pcall and xpcall), and
+ * on PUC 5.1 none was called as a metamethod or a for iterator. co.pcall
+ * asks before it passes a wait through its caller; where the answer is no
+ * the wait blocks, as under pcall, instead of raising "attempt to yield
+ * across metamethod/C-call boundary". */
+static int compat_lua_yieldable(lua_State *L) {
+    if (lua_pushthread(L)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    lua_pop(L, 1);
+    compat_regtable(L, COMPAT_PASS, 0);
+    int pass = lua_gettop(L), ok = 1;
+    lua_getfield(L, pass, "jit");
+    int jit = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_Debug ar;
+    for (int level = 1; ok && lua_getstack(L, level, &ar); level++) {
+        if (!lua_getinfo(L, "S", &ar)) continue;
+        if (strcmp(ar.what, "C") != 0) {
+            if (!jit && strcmp(ar.what, "Lua") == 0 && compat_vmcall(L, level, &ar)) ok = 0;
+            continue;
+        }
+        lua_getinfo(L, "f", &ar);
+        ok = lua_rawget(L, pass) != LUA_TNIL;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_pushboolean(L, ok);
+    return 1;
+}
+
 /* A task that may yield here: a callee runs in a coroutine of its own. */
 static int compat_canyield(lua_State *L) {
     return compat_istask(L) && compat_isyieldable(L);
@@ -506,7 +540,13 @@ static int compat_run(lua_State *L) {
 static int compat_reraise(lua_State *L) {
     const char *msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
     const char *p = msg ? strstr(msg, "bad argument #") : NULL;
-    lua_Debug ar;
+    lua_Debug ar, caller;
+    /* Called from C (pcall(obj.method, obj, ...)): no name to restore, as
+     * the unprotected call would have none (LuaJIT names it anyway, after
+     * the bytecode that called pcall). */
+    if (p != NULL && lua_getstack(L, 1, &caller) && lua_getinfo(L, "S", &caller) &&
+        strcmp(caller.what, "C") == 0)
+        return lua_error(L);
     if (p != NULL && lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar)) {
         char *end;
         long narg = strtol(p + 14, &end, 10);
@@ -675,6 +715,8 @@ void compat_open(lua_State *L) {
     lua_setfield(L, -2, "run");
     lua_pushcfunction(L, compat_lua_entry);
     lua_setfield(L, -2, "entry");
+    lua_pushcfunction(L, compat_lua_yieldable);
+    lua_setfield(L, -2, "yieldable");
     compat_regtable(L, COMPAT_PENDING, 1);
     lua_setfield(L, -2, "pending");
     compat_regtable(L, COMPAT_SELF, 1);

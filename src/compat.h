@@ -178,14 +178,20 @@ static inline int compat_argerror(lua_State *L, int arg, const char *extramsg) {
         if (lua_getmetatable(L, 1)) {                          /* f mt */
             lua_getfield(L, -1, "__index");                    /* f mt index */
             if (lua_istable(L, -1)) {
+                /* of aliases (bind, setsockname), the first in byte order:
+                 * the same name whatever the table's order */
+                const char *name = NULL;
                 lua_pushnil(L);
                 while (lua_next(L, -2)) {                      /* f mt index k v */
                     if (lua_type(L, -2) == LUA_TSTRING && lua_rawequal(L, -1, -5)) {
-                        const char *name = lua_tostring(L, -2);
-                        if (arg == 1) return luaL_error(L, "calling '%s' on bad self (%s)", name, extramsg);
-                        return luaL_error(L, "bad argument #%d to '%s' (%s)", arg - 1, name, extramsg);
+                        const char *k = lua_tostring(L, -2);  /* a key of index: stays alive */
+                        if (name == NULL || strcmp(k, name) < 0) name = k;
                     }
                     lua_pop(L, 1);
+                }
+                if (name != NULL) {
+                    if (arg == 1) return luaL_error(L, "calling '%s' on bad self (%s)", name, extramsg);
+                    return luaL_error(L, "bad argument #%d to '%s' (%s)", arg - 1, name, extramsg);
                 }
             }
             lua_pop(L, 2);

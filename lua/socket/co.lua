@@ -176,6 +176,11 @@ local k51run, k51pending, k51self = nil, nil, nil
 local function k51body(...) return k51run(...) end
 if K51 then k51run, k51pending, k51self = K51.run, K51.pending, K51.self end
 
+-- A task parked in co.pcall (PUC 5.1) whose method raised after a wait:
+-- the error goes to that co.pcall (as RAISED, err), not out of the task.
+local k51parked = setmetatable({}, { __mode = "k" })
+local RAISED = {}
+
 -- Runs what rec's last record goes on with; then as resume(rec.co, ...).
 local function k51resume(rec, r, args)
   rec.k51 = nil
@@ -188,7 +193,10 @@ local function k51resume(rec, r, args)
     res = pack(resume(h, r))
   end
   tasks[h], k51self[h] = nil, nil
-  if not res[1] then return false, res[2] end       -- the method raised: the task's error
+  if not res[1] then                                -- the method raised: the task's error,
+    if k51parked[rec.co] then return resume(rec.co, RAISED, res[2]) end   -- or its co.pcall's
+    return false, res[2]
+  end
   if cstatus(h) == "dead" then                       -- done: its results go to the task
     return resume(rec.co, unpack(res, 2, res.n))
   end
@@ -373,25 +381,36 @@ function co._drop(t)
   return true
 end
 
--- co.pcall(f, ...): pcall, except that on PUC Lua 5.1, where a wait under
--- pcall cannot yield, f runs in a coroutine of its own whose yields (and
--- the record of how its wait goes on, compat.c) pass through this task.
-local PUC51 = K51 and not rawget(_G, "jit")
+-- co.pcall(f, ...): pcall, except that on PUC Lua 5.1 and LuaJIT (no C
+-- continuations) f runs in a coroutine of its own whose yields (and the
+-- record of how its wait goes on, compat.c) pass through this task: on
+-- PUC 5.1 a wait under pcall cannot yield, and on both an error raised
+-- after a wait in Lua code that C called (socket.protect) comes back here
+-- instead of leaving the task.
 local cyield = coroutine.yield
+local k51yieldable = K51 and K51.yieldable
 function co.pcall(f, ...)
   local me = crunning()
-  if not (PUC51 and me and tasks[me]) then return pcall(f, ...) end
-  local t = create(f)
+  -- (under a C boundary, e.g. a plain pcall, the task cannot yield here: f's waits block)
+  if not (K51 and me and tasks[me] and k51yieldable()) then return pcall(f, ...) end
+  local t = create(function(...) return f(...) end)   -- (5.1's create takes no C function)
   tasks[t], k51self[t] = true, k51self[me] or me
   local r = pack(resume(t, ...))
   while r[1] and cstatus(t) ~= "dead" do
     k51pending[me], k51pending[t] = k51pending[t], nil
-    r = pack(resume(t, cyield(unpack(r, 2, r.n))))
+    k51parked[me] = true
+    local back = pack(cyield(unpack(r, 2, r.n)))
+    k51parked[me] = nil
+    if back[1] == RAISED and not k51parked[t] then   -- (else it is for a co.pcall inside t)
+      r = { false, back[2], n = 2 }
+      break
+    end
+    r = pack(resume(t, unpack(back, 1, back.n)))
   end
   tasks[t], k51self[t] = nil, nil
   return unpack(r, 1, r.n)
 end
-if not PUC51 then co.pcall = pcall end              -- elsewhere it is pcall itself: no extra call
+if not K51 then co.pcall = pcall end                 -- elsewhere it is pcall itself: no extra call
 
 function co.running()
   local t = crunning()

@@ -277,7 +277,7 @@ end
 -- Runs fn(f) on the open session f; a source, sink or step that raises
 -- closes the session (control and data connections) too.
 local function closing(f, fn)
-  local ok, res = pcall(fn, f)
+  local ok, res = socket._pcall(fn, f)
   if not ok then
     f:close()
     error(res, 0)

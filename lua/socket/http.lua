@@ -614,7 +614,7 @@ function trequest(reqt)
   local nreqt = adjustrequest(reqt)
   local h = http.open(nreqt.host, nreqt.port, nreqt.create, nreqt.timeout)
   -- a source, sink, step or onresponse that raises closes the connection too
-  local ok, code, hdrs, status, follow = pcall(exchange, h, reqt, nreqt)
+  local ok, code, hdrs, status, follow = socket._pcall(exchange, h, reqt, nreqt)
   h:close()
   if not ok then error(code, 0) end
   if follow then return tredirect(reqt, nreqt, follow) end

@@ -244,7 +244,7 @@ smtp.send = socket.protect(function(mailt)
   end
   local s = smtp.open(mailt.server, mailt.port, mailt.create)
   -- a source or step that raises closes the session too
-  local ok, err = pcall(function()
+  local ok, err = socket._pcall(function()
     local ext = s:greet(mailt.domain)
     s:auth(mailt.user, mailt.password, ext)
     s:send(mailt)

@@ -188,7 +188,7 @@ socket.sleep(0.2)                          -- `true` has exited: no reader left
 for _ = 1, 100 do f:write(string.rep("x", 65536)); f:flush() end
 print("SURVIVED")
 ]])
-    assert.is_true(killedbypipe(ok, how, status), ("%s %s %s: %s"):format(ok, how, status, out))
+    assert.is_true(killedbypipe(ok, how, status), ("%s %s %s: %s"):format(tostring(ok), tostring(how), tostring(status), out))
     assert.is_falsy(out:match("SURVIVED"), out)
   end)
 
@@ -343,14 +343,24 @@ int luaopen_sigtick(lua_State *L);
 int luaopen_sigtick(lua_State *L) {
   static const luaL_Reg f[] = {{"start", sigtick_start}, {"stop", sigtick_stop},
                                {"count", sigtick_count}, {NULL, NULL}};
+#if LUA_VERSION_NUM == 501
+  luaL_register(L, "sigtick", f);
+#else
   luaL_newlib(L, f);
+#endif
   return 1;
 }
 ]]
   local function sigtick(dir)
     local src = dir .. "/sigtick.c"
     local f = assert(io.open(src, "w")); f:write(SIGTICK); f:close()
-    local cflags = H.sh("pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4"):gsub("\n", " ")
+    -- the headers of the interpreter under test (mk/versions.mk)
+    local root = assert(os.getenv("NETSOCKET_BUILD")):gsub("/+$", ""):gsub("/[^/]+$", "")
+    local name = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
+    local cflags, made = H.sh(("env -u MAKEFLAGS -u MAKELEVEL make -s --no-print-directory -C %s lua-cflags LUA=%s")
+      :format(q(root), name))
+    assert(made, cflags)
+    cflags = cflags:gsub("\n", " ")
     local out, ok = H.sh(("%s -shared -fPIC %s -o %s %s"):format(os.getenv("CC") or "cc", cflags,
       q(dir .. "/sigtick.so"), q(src)))
     assert(ok, out)

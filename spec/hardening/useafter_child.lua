@@ -138,8 +138,17 @@ end
 -- brings o back: __gc has run and the object is still reachable.
 local function resurrect(make)
   local back = {}
-  local holder = setmetatable({}, { __gc = function(h) back.o = h.o end })
-  holder.o = make()            -- marked for finalization after holder: finalized first
+  local holder
+  local newproxy = rawget(_G, "newproxy")
+  if newproxy then             -- 5.1, LuaJIT: no __gc on tables; a userdata holds o
+    local slot = {}
+    holder = newproxy(true)
+    getmetatable(holder).__gc = function() back.o = slot.o end
+    slot.o = make()            -- created after holder: finalized first (reverse order)
+  else
+    holder = setmetatable({}, { __gc = function(h) back.o = h.o end })
+    holder.o = make()          -- marked for finalization after holder: finalized first
+  end
   holder = nil                 -- luacheck: ignore 311 (drops the only reference)
   collectgarbage("collect")
   collectgarbage("collect")

@@ -12,6 +12,7 @@ local S = require("ssl_helper")
 local build = assert(os.getenv("NETSOCKET_BUILD"), "NETSOCKET_BUILD is not set")
 local ROOT = build:gsub("/+$", ""):gsub("/[^/]+$", "")
 local q = S.q
+local V = _VERSION:match("%d+%.%d+")          -- LuaJIT: 5.1, as luarocks and Debian's lua-sec have it
 
 -- LuaSec's files on the default paths (Debian's lua-sec), not this tree's
 local function find(path, file)
@@ -24,15 +25,19 @@ local function find(path, file)
     end
   end
 end
-local LUASEC_LUA = find(package.path, "ssl") or "/usr/share/lua/5.4/ssl.lua"
-local LUASEC_HTTPS = find(package.path, "ssl/https") or "/usr/share/lua/5.4/ssl/https.lua"
-local LUASEC_LIBDIR = (find(package.cpath, "ssl") or ""):match("^(.*)/[^/]*$") or "/usr/lib/x86_64-linux-gnu/lua/5.4"
+local LUASEC_LUA = find(package.path, "ssl") or "/usr/share/lua/" .. V .. "/ssl.lua"
+local LUASEC_HTTPS = find(package.path, "ssl/https") or "/usr/share/lua/" .. V .. "/ssl/https.lua"
+local LUASEC_LIBDIR = (find(package.cpath, "ssl") or ""):match("^(.*)/[^/]*$") or "/usr/lib/x86_64-linux-gnu/lua/" .. V
 
-describe("regress: netsocket-ssl and LuaSec in one luarocks tree #linux #shell", function()
+-- (Debian's LuaRocks 3.8 does not know Lua 5.5, nor is there a LuaSec for it)
+local describe_rocks = V ~= "5.5" and describe
+  or function(name) pending(name .. ": no LuaRocks or LuaSec for Lua 5.5 here") end
+
+describe_rocks("regress: netsocket-ssl and LuaSec in one luarocks tree #linux #shell", function()
   local dir, tree, server
 
   local function rocks(args)
-    return H.sh("luarocks --lua-version=5.4 --only-server=" .. q(server) .. " --tree " .. q(tree) .. " " .. args)
+    return H.sh("luarocks --lua-version=" .. V .. " --only-server=" .. q(server) .. " --tree " .. q(tree) .. " " .. args)
   end
 
   -- What require("ssl") and its submodules are, in a child that sees the
@@ -54,8 +59,8 @@ describe("regress: netsocket-ssl and LuaSec in one luarocks tree #linux #shell",
     ]])
     f:close()
     local env = ("LUA_PATH=%s LUA_CPATH=%s "):format(
-      q(tree .. "/share/lua/5.4/?.lua;" .. tree .. "/share/lua/5.4/?/init.lua;" .. ROOT .. "/lua/?.lua"),
-      q(tree .. "/lib/lua/5.4/?.so;" .. build .. "/?.so;" .. LUASEC_LIBDIR .. "/?.so"))
+      q(tree .. "/share/lua/" .. V .. "/?.lua;" .. tree .. "/share/lua/" .. V .. "/?/init.lua;" .. ROOT .. "/lua/?.lua"),
+      q(tree .. "/lib/lua/" .. V .. "/?.so;" .. build .. "/?.so;" .. LUASEC_LIBDIR .. "/?.so"))
     return H.sh(env .. H.LUA .. " " .. q(script))
   end
 
@@ -85,13 +90,13 @@ build = { type = "builtin", modules = { ssl = "ssl.lua", ["ssl.https"] = "ssl/ht
 ]])
     f:close()
     -- netsocket-ssl first, LuaSec second: LuaSec still gets the names
-    local out, ok = H.sh("cd " .. q(ROOT) .. " && luarocks --lua-version=5.4 --only-server=" .. q(server)
+    local out, ok = H.sh("cd " .. q(ROOT) .. " && luarocks --lua-version=" .. V .. " --only-server=" .. q(server)
       .. " --tree " .. q(tree) .. " make --deps-mode=none netsocket-ssl-scm-1.rockspec")
     assert.is_true(ok, out)
     out, ok = probe()
     assert.is_true(ok, out)
     assert.matches("^netsocket .* Lua\n", out)
-    out, ok = H.sh("cd " .. q(src) .. " && luarocks --lua-version=5.4 --only-server=" .. q(server)
+    out, ok = H.sh("cd " .. q(src) .. " && luarocks --lua-version=" .. V .. " --only-server=" .. q(server)
       .. " --tree " .. q(tree) .. " make luasec-1.2.0-1.rockspec")
     assert.is_true(ok, out)
     out, ok = probe()

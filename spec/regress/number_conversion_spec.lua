@@ -50,7 +50,9 @@ describe("regress: byte counters near maxinteger", function()
   end)
 end)
 
--- Builds src/ with clang and float-cast/signed-overflow traps into a temp dir.
+-- Builds src/ with clang and float-cast/signed-overflow traps into a temp dir,
+-- for the interpreter under test (its name, as mk/versions.mk knows it).
+local LUANAME = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
 local trapdir
 local function trapbuild()
   if trapdir ~= nil then return trapdir end
@@ -62,7 +64,7 @@ local function trapbuild()
   if not io.open(srcdir .. "/src/core.c") then srcdir = "." end
   local dir = os.tmpname()
   os.remove(dir)
-  local out, ok = H.sh("make --no-print-directory -C '" .. srcdir .. "' BUILD='" .. dir ..
+  local out, ok = H.sh("env -u MAKEFLAGS -u MAKELEVEL make --no-print-directory -C '" .. srcdir .. "' LUA=" .. LUANAME .. " BUILD='" .. dir ..
     "' CC=clang OPT='-O1 -g' EXTRA_CFLAGS='-fsanitize=float-cast-overflow,signed-integer-overflow" ..
     " -fsanitize-trap=all' lib")
   assert(ok, "trap build failed:\n" .. out)
@@ -78,7 +80,7 @@ local function trapchild(code)
   f:write("local socket = require('socket')\n", PAIR, "\n", code, "\nio.write('SURVIVED\\n')\n")
   f:close()
   -- the inner sh reports the trap ("Illegal instruction") into the captured output
-  local out = H.sh("sh -c \"LUA_CPATH='" .. dir .. "/?.so;;' timeout 20 lua5.4 " .. script .. "\" 2>&1")
+  local out = H.sh("sh -c \"LUA_CPATH='" .. dir .. "/?.so;;' timeout 20 " .. LUANAME .. " " .. script .. "\" 2>&1")
   os.remove(script)
   return out
 end

@@ -14,7 +14,17 @@ local ssl = require("socket.ssl")
 -- A table whose __index raises; with `hole`, an array with a hole at 2,
 -- so that even a reader that goes by its length meets the __index.
 local function raising(msg, hole)
-  return setmetatable(hole and { "h2", nil, "x" } or {}, { __index = function() error(msg, 0) end })
+  -- a hole inside the raw length: { "h2", nil, "x" } may have the border 1
+  -- (LuaJIT's and 5.5's is); with a hash part, and the length taken before
+  -- the hole is made, every Lua here gives 3
+  local t = {}
+  if hole then
+    t = { n = 3, "h2", "y", "x" }
+    assert(#t == 3)
+    t[2] = nil
+    assert(#t == 3, "this Lua puts the border of the list at " .. #t)
+  end
+  return setmetatable(t, { __index = function() error(msg, 0) end })
 end
 
 describe("regress: errors in TLS callbacks fail the handshake cleanly", function()
@@ -121,7 +131,7 @@ describe("regress: errors in TLS callbacks fail the handshake cleanly", function
     local before = H.fdcount()
     for _ = 1, 10 do
       local acc, res
-      co.spawn(function() acc = table.pack(pcall(srv.accept, srv)) end)
+      co.spawn(function() acc = table.pack(co.pcall(srv.accept, srv)) end)   -- (a plain pcall's waits block on PUC 5.1)
       co.spawn(function()
         local cc = assert(ssl.wrap(assert(socket.connect("127.0.0.1", port)),
           S.clientparams(C, { alpn = { "h2" } })))
