@@ -14,6 +14,7 @@ typedef struct buffer {
     char *data;                     /* init or a heap block */
     size_t first, last, cap;
     int drained;                    /* the last read found the socket's queue empty */
+    unsigned waited;                /* outside tasks: reads since one had to wait (0: read first) */
     lua_Integer received, sent;
     double birthday;
     io *io;
