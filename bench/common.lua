@@ -52,10 +52,20 @@ end
 -- bench/c/tls.h: netsocket's socket.ssl, or LuaSec's ssl (BENCH_TLS names
 -- the module; by default socket.ssl where it exists). The certificate is
 -- the one in $BENCH_CERTS (bench/run.lua makes it; B.certs() by hand).
+-- package.searchpath, which Lua 5.1 and LuaJIT lack.
+function B.searchpath(name, path)
+  name = name:gsub("%.", "/")
+  for pat in path:gmatch("[^;]+") do
+    local file = pat:gsub("%?", name)
+    local f = io.open(file)
+    if f then f:close() return file end
+  end
+end
+
 function B.tls()
   local name = os.getenv("BENCH_TLS")
   if not name then
-    name = package.searchpath("socket.ssl", package.path) and "socket.ssl" or "ssl"
+    name = B.searchpath("socket.ssl", package.path) and "socket.ssl" or "ssl"
   end
   local ssl = require(name)
   local dir = assert(os.getenv("BENCH_CERTS"), "BENCH_CERTS is not set")
@@ -93,7 +103,7 @@ end
 
 -- Which socket.core was loaded (for the driver's sanity check).
 function B.which()
-  return package.searchpath("socket.core", package.cpath) or "?"
+  return B.searchpath("socket.core", package.cpath) or "?"
 end
 
 return B

@@ -41,7 +41,10 @@ local PIN = (have("taskset") and tonumber(sh("nproc")) or 1) > 1 and "taskset -c
 local TIMEOUT = have("timeout") and "timeout 300 " or ""
 
 -- Which socket.core each environment loads: netsocket must come from build/.
-local probe = [[ -e "print(package.searchpath('socket.core', package.cpath))"]]
+-- (a search of its own: package.searchpath is 5.2+)
+local SEARCH = [[local function search(n, p) n = n:gsub('%.', '/') for pat in p:gmatch('[^;]+') do ]]
+  .. [[local f = pat:gsub('%?', n) local h = io.open(f) if h then h:close() return f end end end ]]
+local probe = [[ -e "]] .. SEARCH .. [[print(search('socket.core', package.cpath))"]]
 local nscore = sh(NS_ENV .. " " .. LUA .. probe):gsub("%s+$", "")
 local lscore = sh(LS_ENV .. " " .. LUA .. probe):gsub("%s+$", "")
 assert(nscore == ROOT .. "/" .. BUILD .. "/socket/core.so", "netsocket env loads " .. nscore)
@@ -54,7 +57,7 @@ io.write("netsocket: ", nscore, "\n", BASE, ": ", HAVE_LS and lscore or "not ins
 local HAVE_LUASEC = HAVE_LS and not BEFORE and sh(LS_ENV .. " " .. LUA .. [[ -e "print(require('ssl')._VERSION)"]])
   :match("^%d[%d.]*") or nil
 local function copas_env()
-  local found = sh(LS_ENV .. " " .. LUA .. [[ -e "print(package.searchpath('copas', package.path))"]])
+  local found = sh(LS_ENV .. " " .. LUA .. [[ -e "]] .. SEARCH .. [[print(search('copas', package.path))"]])
   if found:match("^/") then return LS_ENV end
   for _, v in ipairs({"5.4", "5.3", "5.2", "5.1"}) do
     for _, d in ipairs({"/usr/local/share/lua/", "/usr/share/lua/"}) do
