@@ -274,7 +274,8 @@ function Response:send(body, ctype)
       pre = STATUS[200] .. dateline .. (ctype and "Content-Type: " .. ctype .. "\r\n" or "") .. "Content-Length: "
       if nhead200 < 64 then HEAD200[key], nhead200 = pre, nhead200 + 1 end
     end
-    local nf, ok, err = self._nf, nil, nil
+    local nf = self._nf
+    local ok, err
     if nf == 0 then ok, err = self._conn:send(pre .. len .. "\r\n\r\n" .. body)
     elseif nf == 1 then ok, err = self._conn:send(pre .. len .. "\r\n" .. self._fields[1] .. "\r\n" .. body)
     else ok, err = self._conn:send(pre .. len .. "\r\n" .. concat(self._fields, "", 1, nf) .. "\r\n" .. body) end
@@ -545,7 +546,7 @@ end
 -- requests in flight finish, within `grace` seconds (default 5), after
 -- which their connections are closed too.
 function Server:stop(grace)
-  if grace ~= nil and (type(grace) ~= "number" or not (grace >= 0)) then
+  if grace ~= nil and (type(grace) ~= "number" or grace ~= grace or grace < 0) then
     error("bad argument #1 to 'stop' (non-negative number expected, got " .. tostring(grace) .. ")", 2)
   end
   if self._stopping then return true end
