@@ -62,7 +62,7 @@ local function traced(kind, n)
       for i = 1, n do
         c:send("m" .. i .. "\n")
         if kind == "tcpnow" then   -- the answer arrives meanwhile (no syscall here)
-          local t = socket.gettime() + 0.002 while socket.gettime() < t do end
+          local t = socket.gettime() + 0.005 while socket.gettime() < t do end
         end
         if c:receive("*l") == "m" .. i then done = done + 1 end
       end
@@ -112,9 +112,11 @@ describe("regress: syscalls per request/response message outside tasks #linux #s
   end)
 
   it("TCP, the answer already there: recv and send, no poll", function()
+    -- (a loaded machine may leave the peer unscheduled for 5 ms now and
+    -- then: each miss costs up to 15 polls; waiting first always is 3.0)
     local per, eagain = traced("tcpnow", 300)
-    assert.is_true(per <= 2.1, ("%.2f syscalls per message"):format(per))
-    assert.is_true(eagain <= 6, eagain .. " recv calls found nothing")
+    assert.is_true(per <= 2.5, ("%.2f syscalls per message"):format(per))
+    assert.is_true(eagain <= 30, eagain .. " recv calls found nothing")
   end)
 
   it("UDP: poll, recv and send; a recv that finds nothing only as a probe, one in 16", function()
