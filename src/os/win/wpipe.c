@@ -86,9 +86,15 @@ static DWORD WINAPI wpipe_down(void *arg) {
         }
     }
     /* A broken pipe also ends the up thread's read by itself, after the
-     * peer's last bytes; otherwise the read is cancelled. */
-    if (!broken) CancelIoEx(k->pipe, NULL);
-    WaitForSingleObject(k->up, INFINITE);
+     * peer's last bytes; otherwise the read is cancelled, again until the
+     * thread has ended: it may not have issued its read yet (a close right
+     * after the connect, on a loaded machine), and a read issued after one
+     * cancel would wait for ever, so the peer never saw the end. */
+    if (broken) WaitForSingleObject(k->up, INFINITE);
+    else {
+        do CancelIoEx(k->pipe, NULL);
+        while (WaitForSingleObject(k->up, 10) == WAIT_TIMEOUT);
+    }
     CloseHandle(k->up);
     /* CloseHandle, not DisconnectNamedPipe: the peer may still read what
      * is in the pipe before it sees the end. */
