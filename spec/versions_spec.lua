@@ -5,23 +5,20 @@ local H = require("helper")
 
 local root = os.getenv("NETSOCKET_BUILD"):match("^(.*)/[^/]+$")
 
-local function modules()
-  local out = H.sh("cd '" .. root .. "' && ls lua/*.lua lua/socket/*.lua lua/ssl/*.lua")
+-- The paths a shell command in the checkout lists, one per line (at least `min`).
+local function listed(cmd, min)
+  local out = H.sh("cd '" .. root .. "' && " .. cmd)
   local list = {}
   for path in out:gmatch("[^\n]+") do list[#list + 1] = path end
-  assert.is_true(#list > 5, out)
+  assert.is_true(#list > min, out)
   return list
 end
 
+local function modules() return listed("ls lua/*.lua lua/socket/*.lua lua/ssl/*.lua", 5) end
+
 -- Every Lua file that ships or that a make target runs: modules (lua/ssl too),
 -- samples, the bench drivers and workloads, tools.
-local function luafiles()
-  local out = H.sh("cd '" .. root .. "' && find lua samples bench tools -name '*.lua' | sort")
-  local list = {}
-  for path in out:gmatch("[^\n]+") do list[#list + 1] = path end
-  assert.is_true(#list > 30, out)
-  return list
-end
+local function luafiles() return listed("find lua samples bench tools -name '*.lua' | sort", 30) end
 
 describe("the Lua modules #linux #shell", function()
   it("parse with Lua 5.1 (no //, bitwise operators, goto, <close> or <const>), and so do samples/, bench/ and tools/", function()
