@@ -193,6 +193,20 @@ function S.spawnlua(code, ...)
     os.remove(script)
     return out
   end
+  -- The captures of the first line matching `pattern`, skipping stray
+  -- lines (a loaded Wine prints its own on the merged stderr); fails with
+  -- everything the child said when no line matches.
+  function h.expect(pattern)
+    local seen = {}
+    for _ = 1, 50 do
+      local l = h.line()
+      if not l then break end
+      if l:match(pattern) then return l:match(pattern) end
+      seen[#seen + 1] = l
+    end
+    error("child printed no line like " .. pattern .. ":\n" .. table.concat(seen, "\n")
+      .. "\n" .. tostring(h.rest()), 2)
+  end
   return h
 end
 

@@ -46,7 +46,7 @@ local ECHO = [[
 
 local function echo(n, mode)
   local h = S.spawnlua(ECHO, C.server, C.serverkey, n or 1, mode or "tls")
-  local port = tonumber(h.line():match("port (%d+)"))
+  local port = tonumber(h.expect("port (%d+)"))
   return h, port
 end
 
@@ -351,7 +351,7 @@ describe("large transfers", function()
       c:close()
       srv:close()
     ]], N, C.server, C.serverkey)
-    local port = tonumber(h.line():match("port (%d+)"))
+    local port = tonumber(h.expect("port (%d+)"))
     local t = assert(ssl.connect("localhost", port, { cafile = C.ca }, 20))
     t:settimeout(60)
     assert.are.equal(N, t:send(S.data(N, 7)))
