@@ -174,11 +174,21 @@ static void httphead_pushlower(lua_State *L, const char *s, size_t n) {
     }
 }
 
+/* Whether s[0..n) starts as a field line does: a token name, then a
+ * colon (the value's bytes are not looked at). */
+static int httphead_isfieldname(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n && HH_IS(s[i], HH_TOKEN)) i++;
+    return i > 0 && i < n && s[i] == ':';
+}
+
 /* Pushes the fields of the field lines s[0..n) (each ending in LF or
  * CRLF; an empty line ends them): a table name -> value, or name ->
  * {value, value, ...} when the field is repeated (in order). Unless the
- * lines were checked already (`checked`), a line that is not a valid field
- * line raises: returns 0 then, with the message pushed. */
+ * lines were checked already (`checked`: a head receivehead scanned), each
+ * must start with a token name and a colon, and nothing may follow an
+ * empty line, else returns 0 (the values are taken as they are: peer bytes
+ * come here only through the scan). */
 static int httphead_pushfields(lua_State *L, const char *s, size_t n, size_t nfields, int checked) {
     const char *end = s + n, *nl;
     lua_createtable(L, 0, nfields > 64 ? 64 : (int) nfields);
@@ -191,10 +201,7 @@ static int httphead_pushfields(lua_State *L, const char *s, size_t n, size_t nfi
             if (checked || nl + 1 >= end) break;
             return 0;
         }
-        if (!checked) {
-            size_t namelen;
-            if (httphead_checkfield(s, (size_t) (le - s), &namelen) != 0) return 0;
-        }
+        if (!checked && !httphead_isfieldname(s, (size_t) (le - s))) return 0;
         const char *colon = memchr(s, ':', (size_t) (le - s));
         const char *v = colon + 1;
         while (v < le && (*v == ' ' || *v == '\t')) v++;
@@ -250,12 +257,16 @@ static int httphead_push(lua_State *L, const char *s, size_t n, const httphead_s
 
 /* socket._headfields(lines): the fields table of field lines that
  * receivehead(..., true) returned (socket.httpd makes it on first use).
- * Any other string is checked as they were: not field lines raises. */
+ * A line of another string without a name and a colon raises. */
 static int httphead_lua_fields(lua_State *L) {
-    size_t n;
-    const char *s = luaL_checklstring(L, 1, &n);
+    size_t n, lines = 0;
+    const char *s = luaL_checklstring(L, 1, &n), *p = s, *end = s + n;
+    while (p < end && (p = memchr(p, '\n', (size_t) (end - p))) != NULL) {   /* sizes the table */
+        lines++;
+        p++;
+    }
     lua_settop(L, 1);
-    if (!httphead_pushfields(L, s, n, 8, 0)) luaL_argerror(L, 1, "not HTTP field lines");
+    if (!httphead_pushfields(L, s, n, lines + 1, 0)) luaL_argerror(L, 1, "not HTTP field lines");
     return 1;
 }
 
