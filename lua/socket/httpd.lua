@@ -273,7 +273,7 @@ function Response:send(body, ctype)
   if #body > 65536 then longsend(self) end
   if st == 200 and not (self._close or self._v10 or self._head) then
     -- the common case: one head per content type and second, one concatenation
-    date()
+    if ostime() ~= datesec then date() end
     local key = ctype or false
     local pre = HEAD200[key]
     if not pre then
@@ -427,7 +427,10 @@ local function serve(srv, c, req, res)
     local close, v10, hasbody = srv._stopping, false, false
     if simple then
       req.method, req.target, req.version, req.headers, req._lines = method, target, version, nil, lines
-      req.path, req.query, req._err, req._cont, req._left, req._chunked = nil, nil, nil, false, 0, false
+      req.path, req.query = nil, nil
+      if req._framed then                -- the body state of a request that had one
+        req._err, req._cont, req._left, req._chunked, req._framed = nil, false, 0, false, false
+      end
     else
       local h = headfields(lines)
       v10 = version == "HTTP/1.0"
@@ -450,7 +453,7 @@ local function serve(srv, c, req, res)
         return
       end
       req.method, req.target, req.version, req.headers = method, target, version, h
-      req.path, req.query, req._err, req._cont = nil, nil, nil, false
+      req.path, req.query, req._err, req._cont, req._framed = nil, nil, nil, false, true
       if h["content-length"] or h["transfer-encoding"] or h.expect then
         local bad = framing(req, h, lim)
         if bad then
@@ -536,6 +539,7 @@ function httpd.new(handler, options)
       end
       srv._n = srv._n + 1
       local req = setmetatable({ _conn = c, _limits = lim, _idle = false, _inhandler = false,
+                                 _framed = false, _err = nil, _cont = false, _left = 0, _chunked = false,
                                  _task = co.running() }, RequestMT)
       req._res = setmetatable({ _conn = c, _limits = lim, _fields = {}, _nf = 0, _retime = false }, Response)
       srv._conns[c] = req

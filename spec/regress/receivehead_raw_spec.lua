@@ -123,6 +123,23 @@ describe("regress: socket.httpd on simple and other heads", function()
     assert.are.same({ "abc", "de" }, seen)
   end)
 
+  it("a simple request after one with a body finds no body state left over", function()
+    local seen = {}
+    local srv = assert(httpd.new(function(req, res)
+      if req.path == "/get" then seen[#seen + 1] = req:body() end
+      res:send("ok")
+    end))
+    local got = exchange(srv, "POST /a HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc"
+      .. "GET /get HTTP/1.1\r\nHost: a\r\n\r\n"
+      .. "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n"
+      .. "POST /c HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nxyz\r\n0\r\n\r\n"
+      .. "GET /get HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    local n = select(2, got:gsub("HTTP/1.1 200 OK", ""))
+    assert.are.equal(5, n, got)
+    assert.falsy(got:find("100 Continue"), got)
+    assert.are.same({ "", "" }, seen)
+  end)
+
   it("makes req.headers on first use, the same table each time, and once per request", function()
     local seen = {}
     local srv = assert(httpd.new(function(req, res)
