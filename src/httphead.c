@@ -270,9 +270,58 @@ static int httphead_lua_fields(lua_State *L) {
     return 1;
 }
 
+/* The value of line s[0..n) (no line end) if its name is `lower` (k
+ * bytes, lower case), in any case: *v, *vn, trimmed; else 0. */
+static int httphead_match(const char *s, size_t n, const char *lower, size_t k, const char **v, size_t *vn) {
+    if (n <= k || s[k] != ':' || !httphead_nameis(s, lower, k)) return 0;
+    const char *b = s + k + 1, *e = s + n;
+    while (b < e && (*b == ' ' || *b == '\t')) b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t')) e--;
+    *v = b;
+    *vn = (size_t) (e - b);
+    return 1;
+}
+
+/* socket._headfield(lines, name): the value of field `name` (lower case)
+ * in field lines as receivehead(..., true) returns them, a repeated field's
+ * values joined with ", " (req:header), or nil; no table is made. */
+static int httphead_lua_field(lua_State *L) {
+    size_t n, k, vn, count = 0;
+    const char *s = luaL_checklstring(L, 1, &n), *name = luaL_checklstring(L, 2, &k), *v;
+    const char *end = s + n, *nl, *p;
+    for (p = s; p < end; p = nl + 1) {          /* how many */
+        nl = memchr(p, '\n', (size_t) (end - p));
+        if (nl == NULL) nl = end;
+        const char *le = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+        if (le == p) break;
+        if (httphead_match(p, (size_t) (le - p), name, k, &v, &vn) && count++ == 0)
+            lua_pushlstring(L, v, vn);
+    }
+    if (count == 0) lua_pushnil(L);
+    if (count <= 1) return 1;
+    lua_pop(L, 1);
+    luaL_Buffer B;
+    luaL_buffinit(L, &B);
+    count = 0;
+    for (p = s; p < end; p = nl + 1) {          /* joined */
+        nl = memchr(p, '\n', (size_t) (end - p));
+        if (nl == NULL) nl = end;
+        const char *le = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+        if (le == p) break;
+        if (httphead_match(p, (size_t) (le - p), name, k, &v, &vn)) {
+            if (count++ > 0) luaL_addlstring(&B, ", ", 2);
+            luaL_addlstring(&B, v, vn);
+        }
+    }
+    luaL_pushresult(&B);
+    return 1;
+}
+
 void httphead_open(lua_State *L) {
     lua_pushcfunction(L, httphead_lua_fields);
     lua_setfield(L, -2, "_headfields");
+    lua_pushcfunction(L, httphead_lua_field);
+    lua_setfield(L, -2, "_headfield");
 }
 
 static size_t httphead_optsize(lua_State *L, int idx, lua_Integer def, const char *what) {

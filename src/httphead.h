@@ -44,7 +44,8 @@ const char *httphead_error(long code);
  * begun: method, target, version, fields | nil, err. Raw (socket.httpd):
  * method, target, version, field lines (a string), plain (a boolean). */
 int httphead_meth_receive(lua_State *L, buffer *b);
-/* socket._headfields(lines): the fields table of raw field lines. */
+/* socket._headfields(lines): the fields table of raw field lines;
+ * socket._headfield(lines, name): one field's value, without the table. */
 void httphead_open(lua_State *L);
 
 #endif

@@ -11,7 +11,8 @@ local pcall, type, tostring, tonumber, setmetatable, pairs, next, error =
 local find, lower, sub, match = string.find, string.lower, string.sub, string.match
 local concat = table.concat
 local ostime, osdate = os.time, os.date
-local headfields = socket._headfields
+local headfields, headfield = socket._headfields, socket._headfield
+local rawget = rawget
 
 local httpd = {}
 
@@ -111,9 +112,15 @@ local RequestMT = { __index = function(req, k)
 end }
 
 -- A field's value as one string (a repeated field: its values joined with
--- ", "), or nil. `name` in lower case.
+-- ", "), or nil. `name` in lower case. Until the handler reads req.headers,
+-- the value comes straight from the head's lines, without the table.
 function Request:header(name)
-  local v = self.headers[name]
+  local h = rawget(self, "headers")
+  if h == nil then
+    if type(name) ~= "string" then return nil end     -- (as indexing the table with it)
+    return headfield(self._lines, name)
+  end
+  local v = h[name]
   if type(v) == "table" then return concat(v, ", ") end
   return v
 end

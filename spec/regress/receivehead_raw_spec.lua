@@ -186,3 +186,51 @@ describe("regress: socket.httpd on simple and other heads", function()
     assert.are.equal("/boom", errs[1][2])
   end)
 end)
+
+describe("regress: socket._headfield and req:header without the table", function()
+  it("finds one field in any case, joins repeats with ', ', and is nil when absent", function()
+    local lines = "Host: x\r\nX-A:  1 \r\nx-a: 2\r\nX-AB: no\r\nX: no\r\nEmpty:\r\nx-A:\t3\n"
+    assert.are.equal("x", socket._headfield(lines, "host"))
+    assert.are.equal("1, 2, 3", socket._headfield(lines, "x-a"))
+    assert.are.equal("", socket._headfield(lines, "empty"))
+    assert.is_nil(socket._headfield(lines, "x-"))
+    assert.is_nil(socket._headfield(lines, "X-A"))                 -- the name is given in lower case
+    assert.is_nil(socket._headfield(lines, "ho"))
+    assert.is_nil(socket._headfield("", "host"))
+    assert.is_nil(socket._headfield("Host: a\r\n\r\nX: b\r\n", "x"))   -- nothing after the empty line
+    assert.are.equal("b", socket._headfield("A:b", "a"))           -- a last line without LF
+    assert.is_nil(socket._headfield("no colon\r\n:\r\n", "no colon"))
+    assert.is_false(pcall(socket._headfield, lines))
+    assert.is_false(pcall(socket._headfield, {}, "a"))
+  end)
+
+  it("req:header gives what req.headers gives, before and after the table is made", function()
+    local seen = {}
+    local srv = assert(httpd.new(function(req, res)
+      local before = { req:header("user-agent"), req:header("x-a"), req:header("nope"), req:header(1), req:header(nil) }
+      local made = rawget(req, "headers") ~= nil
+      local h = req.headers
+      local after = { req:header("user-agent"), req:header("x-a"), req:header("nope"), req:header(1), req:header(nil) }
+      seen[#seen + 1] = { before, made, after, h["user-agent"] }
+      res:send("ok")
+    end))
+    local _, port = srv:getsockname()
+    co.spawn(function()
+      local c = assert(socket.connect("127.0.0.1", port))
+      c:settimeout(5, "t")
+      c:send("GET / HTTP/1.1\r\nHost: a\r\nUser-Agent:  UA 1 \r\nX-A: 1\r\nx-a: 2\r\nConnection: close\r\n\r\n")
+      c:receive("*a")
+      c:close()
+      c = assert(socket.connect("127.0.0.1", port))
+      c:settimeout(5, "t")
+      c:send("GET / HTTP/1.1\r\nHost: a\r\nUser-Agent: UA 2\r\n\r\n")
+      c:receive("*l")
+      c:close()
+      srv:stop(1)
+    end)
+    assert.is_true(co.run(10))
+    assert.are.equal(2, #seen)
+    assert.are.same({ { "UA 1", "1, 2" }, true, { "UA 1", "1, 2" }, "UA 1" }, seen[1])   -- (not simple: the table came first)
+    assert.are.same({ { "UA 2" }, false, { "UA 2" }, "UA 2" }, seen[2])
+  end)
+end)
