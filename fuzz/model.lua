@@ -215,7 +215,7 @@ local function parsehead(s, max, maxfields)
         list[#list + 1] = name .. "=" .. (type(v) == "table" and "{" .. table.concat(v, "|") .. "}" or v)
       end
       table.sort(list)
-      return nl, method, target, version, table.concat(list, "\n")
+      return nl, method, target, version, table.concat(list, "\n"), fields
     else
       nfields = nfields + 1
       if nfields > maxfields then return nil, "too many fields" end
@@ -241,12 +241,20 @@ local function parsehead(s, max, maxfields)
   end
 end
 
-function M:receivehead(max, maxfields)
+-- Raw (socket.httpd's form): also whether the request is simple: HTTP/1.1,
+-- one Host, no Connection, Content-Length, Transfer-Encoding or Expect.
+local function simple(version, fields)
+  return version == "HTTP/1.1" and type(fields.host) == "string" and fields.connection == nil
+    and fields["content-length"] == nil and fields["transfer-encoding"] == nil and fields.expect == nil
+end
+
+function M:receivehead(max, maxfields, raw)
   max, maxfields = max or 16384, maxfields or 100
   while true do
-    local len, a, b, c, d = parsehead(self.buf, max, maxfields)
+    local len, a, b, c, d, fields = parsehead(self.buf, max, maxfields)
     if len then
       self:take(len)
+      if raw then return pack(true, a, b, c, d, simple(c, fields)) end
       return pack(true, a, b, c, d)
     end
     if a then return pack(true, nil, a) end

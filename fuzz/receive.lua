@@ -4,6 +4,7 @@
 -- too, and fails on the first difference: results, dirty(), getstats().
 local Model = require("model")
 local bytes = require("input")
+local headfields = require("socket.core")._headfields
 local reader, show, showlist = bytes.reader, bytes.show, bytes.showlist
 
 local fuzz = fuzz          -- luacheck: globals fuzz (set by fuzz/fuzzlua.c)
@@ -77,9 +78,10 @@ local function decode(s)
       calls[#calls + 1] = { "receivesome", max, t }
     elseif hi < 2 then
       calls[#calls + 1] = { "close" }
-    elseif hi < 4 then                               -- receivehead(max, maxfields)
+    elseif hi < 4 then                               -- receivehead(max, maxfields[, raw])
       local m, f = r.byte(), r.byte()
-      calls[#calls + 1] = { "receivehead", m < 16 and 16384 or m * 3, f < 128 and f % 8 + 1 or 100 }
+      calls[#calls + 1] = { "receivehead", m < 16 and 16384 or m * 3, f < 128 and f % 8 + 1 or 100,
+                            m % 2 == 1 or nil }
     else
       calls[#calls + 1] = { "receive", "*l" }
     end
@@ -129,6 +131,11 @@ local function real(obj, c)
     return pack(pcall(function() local t = pack(obj:receivesome(c[2], c[3])); return t end))
   elseif c[1] == "receivehead" then
     return pack(pcall(function()
+      if c[4] then                                   -- raw: lines (made a table here) and simple
+        local t = pack(obj:receivehead(c[2], c[3], true))
+        if type(t[4]) == "string" then t[4] = canon(headfields(t[4])) end
+        return t
+      end
       local t = pack(obj:receivehead(c[2], c[3]))
       if type(t[4]) == "table" then t[4] = canon(t[4]) end
       return t
@@ -156,7 +163,7 @@ return function(input)
     local want
     if c[1] == "receive" then want = model:receive(c[2], c[3], c[4])
     elseif c[1] == "receivesome" then want = model:receivesome(c[2], held, c[3])
-    elseif c[1] == "receivehead" then want = model:receivehead(c[2], c[3])
+    elseif c[1] == "receivehead" then want = model:receivehead(c[2], c[3], c[4])
     else want = model:close() end
     if TRACE then io.stderr:write(showcall(c), " -> ", showpack(got), "\n") end
     if not same(got, want) then

@@ -64,8 +64,14 @@ int call_begin(lua_State *L, call *c, lua_KFunction k);
 int call_enter(call *c);
 /* "socket busy reading" or "socket busy writing". */
 const char *call_busy(const call *c);
-/* The wait of c's call is handing task L to the scheduler. */
-void call_yielding(call *c, lua_State *L, double waitend);
+/* The number socket.co gave the task L works for (0: L is no task). */
+lua_Integer call_serial(lua_State *L);
+/* The wait of c's call is handing task L (number `serial`) to the scheduler. */
+void call_yielding(call *c, lua_State *L, double waitend, lua_Integer serial);
+/* L is resumed in `k`, the continuation of a wait it yielded in
+ * (WAIT_RESTART): the call_begin that follows, by L with k, restarts that
+ * call, by the very task that yielded, so it skips the task's look-up. */
+void call_continuing(lua_State *L, lua_KFunction k);
 /* A per-call block limit in seconds (< 0: none) instead of the object's. */
 void call_setlimit(call *c, double seconds);
 /* Starts the clock anew within the same call (connect: per address). */

@@ -4,6 +4,7 @@
 #include "compat.h"
 #include "dns.h"
 #include "except.h"
+#include "httphead.h"
 #include "poller.h"
 #include "select.h"
 #include "signals.h"
@@ -81,6 +82,7 @@ int luaopen_socket_core(lua_State *L) {
     udp_open(L);
     select_open(L);
     poller_open(L);
+    httphead_open(L);
     except_open(L);
     dns_open(L);
     signals_open(L);

@@ -30,6 +30,29 @@ static const unsigned char httphead_class[256] = {   /* 32 bytes a row */
 void httphead_scaninit(httphead_scan_state *st) {
     st->pos = st->start = st->nfields = 0;
     st->inhead = 0;
+    st->nhost = st->nframing = 0;
+}
+
+/* Whether the field name s[0..n) is `lower` (lower-case letters and '-'),
+ * in any case. */
+static int httphead_nameis(const char *s, const char *lower, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if ((char) (s[i] | (HH_IS(s[i], HH_UPPER) ? 0x20 : 0)) != lower[i]) return 0;
+    return 1;
+}
+
+/* Counts the fields socket.httpd must look at before it can take its fast
+ * path (httphead_meth_receive, raw): Host, and those that frame a body or
+ * set connection options. */
+static void httphead_classify(httphead_scan_state *st, const char *s, size_t n) {
+    switch (n) {
+        case 4: st->nhost += httphead_nameis(s, "host", 4); break;
+        case 6: st->nframing += httphead_nameis(s, "expect", 6); break;
+        case 10: st->nframing += httphead_nameis(s, "connection", 10); break;
+        case 14: st->nframing += httphead_nameis(s, "content-length", 14); break;
+        case 17: st->nframing += httphead_nameis(s, "transfer-encoding", 17); break;
+        default: break;
+    }
 }
 
 /* method SP request-target SP HTTP/d.d */
@@ -59,13 +82,14 @@ static int httphead_plain8(const char *s) {
     return (lt20 | is7f) == 0;
 }
 
-/* name ":" OWS value OWS */
-static int httphead_checkfield(const char *s, size_t n) {
+/* name ":" OWS value OWS; *namelen: the name's length. */
+static int httphead_checkfield(const char *s, size_t n, size_t *namelen) {
     if (s[0] == ' ' || s[0] == '\t') return HTTPHEAD_OBSFOLD;
     size_t i = 0;
     while (i < n && HH_IS(s[i], HH_TOKEN)) i++;
     if (i < n && (s[i] == ' ' || s[i] == '\t') && i > 0) return HTTPHEAD_WSCOLON;
     if (i == 0 || i == n || s[i] != ':') return HTTPHEAD_BADNAME;
+    *namelen = i;
     for (i++; i + 8 <= n && httphead_plain8(s + i); i += 8) {}   /* 8 at a time while plain */
     for (; i < n; i++)
         if (!HH_IS(s[i], HH_VALUE)) return HTTPHEAD_BADCHAR;
@@ -99,7 +123,9 @@ long httphead_scan(const char *s, size_t n, size_t max, size_t maxfields, httphe
         } else if (++st->nfields > maxfields) {
             err = HTTPHEAD_TOOMANY;
         } else {
-            err = httphead_checkfield(line, len);
+            size_t namelen = 0;
+            err = httphead_checkfield(line, len, &namelen);
+            if (err == 0) httphead_classify(st, line, namelen);
         }
         if (err != 0) return err;
         st->pos = end + 1;
@@ -148,22 +174,34 @@ static void httphead_pushlower(lua_State *L, const char *s, size_t n) {
     }
 }
 
-/* Pushes method, target, version and the fields of the checked head
- * s[0..n): a table name -> value, or name -> {value, value, ...} when the
- * field is repeated (in order). */
-static void httphead_push(lua_State *L, const char *s, size_t n, size_t nfields) {
-    const char *end = s + n, *nl = memchr(s, '\n', n);
-    const char *sp1 = memchr(s, ' ', (size_t) (nl - s));
-    const char *sp2 = memchr(sp1 + 1, ' ', (size_t) (nl - sp1 - 1));
-    lua_pushlstring(L, s, (size_t) (sp1 - s));
-    lua_pushlstring(L, sp1 + 1, (size_t) (sp2 - sp1 - 1));
-    lua_pushlstring(L, sp2 + 1, 8);
+/* Whether s[0..n) starts as a field line does: a token name, then a
+ * colon (the value's bytes are not looked at). */
+static int httphead_isfieldname(const char *s, size_t n) {
+    size_t i = 0;
+    while (i < n && HH_IS(s[i], HH_TOKEN)) i++;
+    return i > 0 && i < n && s[i] == ':';
+}
+
+/* Pushes the fields of the field lines s[0..n) (each ending in LF or
+ * CRLF; an empty line ends them): a table name -> value, or name ->
+ * {value, value, ...} when the field is repeated (in order). Unless the
+ * lines were checked already (`checked`: a head receivehead scanned), each
+ * must start with a token name and a colon, and nothing may follow an
+ * empty line, else returns 0 (the values are taken as they are: peer bytes
+ * come here only through the scan). */
+static int httphead_pushfields(lua_State *L, const char *s, size_t n, size_t nfields, int checked) {
+    const char *end = s + n, *nl;
     lua_createtable(L, 0, nfields > 64 ? 64 : (int) nfields);
     int t = lua_gettop(L);
-    for (s = nl + 1; s < end; s = nl + 1) {
+    for (; s < end; s = nl + 1) {
         nl = memchr(s, '\n', (size_t) (end - s));
+        if (nl == NULL) nl = end;                /* (unchecked) a last line without LF */
         const char *le = nl > s && nl[-1] == '\r' ? nl - 1 : nl;
-        if (le == s) break;                      /* the empty line */
+        if (le == s) {                           /* the empty line */
+            if (checked || nl + 1 >= end) break;
+            return 0;
+        }
+        if (!checked && !httphead_isfieldname(s, (size_t) (le - s))) return 0;
         const char *colon = memchr(s, ':', (size_t) (le - s));
         const char *v = colon + 1;
         while (v < le && (*v == ' ' || *v == '\t')) v++;
@@ -189,6 +227,101 @@ static void httphead_push(lua_State *L, const char *s, size_t n, size_t nfields)
             lua_pop(L, 2);
         }
     }
+    return 1;
+}
+
+/* Pushes method, target, version and the fields of the checked head
+ * s[0..n) (st: what the scan counted). Raw: the field lines as one string
+ * (through the LF of the last one, without the empty line), and whether
+ * the request is plain for socket.httpd: HTTP/1.1, one Host field, none of
+ * Connection, Content-Length, Transfer-Encoding, Expect. Returns the
+ * number of values. */
+static int httphead_push(lua_State *L, const char *s, size_t n, const httphead_scan_state *st, int raw) {
+    const char *nl = memchr(s, '\n', n);
+    const char *sp1 = memchr(s, ' ', (size_t) (nl - s));
+    const char *sp2 = memchr(sp1 + 1, ' ', (size_t) (nl - sp1 - 1));
+    lua_pushlstring(L, s, (size_t) (sp1 - s));
+    lua_pushlstring(L, sp1 + 1, (size_t) (sp2 - sp1 - 1));
+    lua_pushlstring(L, sp2 + 1, 8);
+    const char *lines = nl + 1;
+    size_t len = (size_t) (s + n - lines);
+    if (!raw) {
+        httphead_pushfields(L, lines, len, st->nfields, 1);
+        return 4;
+    }
+    len -= s[n - 2] == '\r' ? 2 : 1;            /* the empty line: CRLF or a bare LF */
+    lua_pushlstring(L, lines, len);
+    lua_pushboolean(L, st->nhost == 1 && st->nframing == 0 && memcmp(sp2 + 1, "HTTP/1.1", 8) == 0);
+    return 5;
+}
+
+/* socket._headfields(lines): the fields table of field lines that
+ * receivehead(..., true) returned (socket.httpd makes it on first use).
+ * A line of another string without a name and a colon raises. */
+static int httphead_lua_fields(lua_State *L) {
+    size_t n, lines = 0;
+    const char *s = luaL_checklstring(L, 1, &n), *p = s, *end = s + n;
+    while (p < end && (p = memchr(p, '\n', (size_t) (end - p))) != NULL) {   /* sizes the table */
+        lines++;
+        p++;
+    }
+    lua_settop(L, 1);
+    if (!httphead_pushfields(L, s, n, lines + 1, 0)) luaL_argerror(L, 1, "not HTTP field lines");
+    return 1;
+}
+
+/* The value of line s[0..n) (no line end) if its name is `lower` (k
+ * bytes, lower case), in any case: *v, *vn, trimmed; else 0. */
+static int httphead_match(const char *s, size_t n, const char *lower, size_t k, const char **v, size_t *vn) {
+    if (n <= k || s[k] != ':' || !httphead_nameis(s, lower, k)) return 0;
+    const char *b = s + k + 1, *e = s + n;
+    while (b < e && (*b == ' ' || *b == '\t')) b++;
+    while (e > b && (e[-1] == ' ' || e[-1] == '\t')) e--;
+    *v = b;
+    *vn = (size_t) (e - b);
+    return 1;
+}
+
+/* socket._headfield(lines, name): the value of field `name` (lower case)
+ * in field lines as receivehead(..., true) returns them, a repeated field's
+ * values joined with ", " (req:header), or nil; no table is made. */
+static int httphead_lua_field(lua_State *L) {
+    size_t n, k, vn, count = 0;
+    const char *s = luaL_checklstring(L, 1, &n), *name = luaL_checklstring(L, 2, &k), *v;
+    const char *end = s + n, *nl, *p;
+    for (p = s; p < end; p = nl + 1) {          /* how many */
+        nl = memchr(p, '\n', (size_t) (end - p));
+        if (nl == NULL) nl = end;
+        const char *le = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+        if (le == p) break;
+        if (httphead_match(p, (size_t) (le - p), name, k, &v, &vn) && count++ == 0)
+            lua_pushlstring(L, v, vn);
+    }
+    if (count == 0) lua_pushnil(L);
+    if (count <= 1) return 1;
+    lua_pop(L, 1);
+    luaL_Buffer B;
+    luaL_buffinit(L, &B);
+    count = 0;
+    for (p = s; p < end; p = nl + 1) {          /* joined */
+        nl = memchr(p, '\n', (size_t) (end - p));
+        if (nl == NULL) nl = end;
+        const char *le = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+        if (le == p) break;
+        if (httphead_match(p, (size_t) (le - p), name, k, &v, &vn)) {
+            if (count++ > 0) luaL_addlstring(&B, ", ", 2);
+            luaL_addlstring(&B, v, vn);
+        }
+    }
+    luaL_pushresult(&B);
+    return 1;
+}
+
+void httphead_open(lua_State *L) {
+    lua_pushcfunction(L, httphead_lua_fields);
+    lua_setfield(L, -2, "_headfields");
+    lua_pushcfunction(L, httphead_lua_field);
+    lua_setfield(L, -2, "_headfield");
 }
 
 static size_t httphead_optsize(lua_State *L, int idx, lua_Integer def, const char *what) {
@@ -200,6 +333,7 @@ static size_t httphead_optsize(lua_State *L, int idx, lua_Integer def, const cha
 int httphead_meth_receive(lua_State *L, buffer *b) {
     size_t max = httphead_optsize(L, 2, HTTPHEAD_MAXBYTES, "head limit must be positive");
     size_t maxfields = httphead_optsize(L, 3, HTTPHEAD_MAXFIELDS, "field limit must be positive");
+    int raw = lua_toboolean(L, 4);
     call_enter(b->rd);
     httphead_scan_state st;
     httphead_scaninit(&st);
@@ -220,7 +354,7 @@ int httphead_meth_receive(lua_State *L, buffer *b) {
         lua_pushstring(L, httphead_error(got));
         return 2;
     }
-    httphead_push(L, b->data + b->first + st.start, (size_t) got - st.start, st.nfields);
+    int nret = httphead_push(L, b->data + b->first + st.start, (size_t) got - st.start, &st, raw);
     buffer_skip(L, b, (size_t) got);
-    return 4;
+    return nret;
 }

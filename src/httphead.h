@@ -28,6 +28,8 @@ typedef struct httphead_scan_state {
     size_t start;                   /* start of the request line (after empty lines) */
     size_t nfields;
     int inhead;                     /* the request line has been checked */
+    size_t nhost;                   /* Host fields */
+    size_t nframing;                /* Connection, Content-Length, Transfer-Encoding, Expect */
 } httphead_scan_state;
 
 void httphead_scaninit(httphead_scan_state *st);
@@ -38,8 +40,12 @@ long httphead_scan(const char *s, size_t n, size_t max, size_t maxfields, httphe
 /* The message of an error code. */
 const char *httphead_error(long code);
 
-/* receivehead([maxbytes[, maxfields]]) on the object at 1, its call begun:
- * method, target, version, fields | nil, err. */
+/* receivehead([maxbytes[, maxfields[, raw]]]) on the object at 1, its call
+ * begun: method, target, version, fields | nil, err. Raw (socket.httpd):
+ * method, target, version, field lines (a string), plain (a boolean). */
 int httphead_meth_receive(lua_State *L, buffer *b);
+/* socket._headfields(lines): the fields table of raw field lines;
+ * socket._headfield(lines, name): one field's value, without the table. */
+void httphead_open(lua_State *L);
 
 #endif

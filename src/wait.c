@@ -91,23 +91,29 @@ void wait_argleft(lua_State *L, int idx) {
 }
 
 /* Hands the wait to the scheduler (never returns); the caller checked that
- * c's thread is a task that may yield and that `left` is not 0. */
-static void wait_yieldcall(call *c, int fd, int what, double left) {
-    call_yielding(c, c->L, left < 0 ? -1 : timeout_monotonic() + left);
+ * c's thread is task number `serial`, that it may yield and that `left` is
+ * not 0. */
+static void wait_yieldcall(call *c, int fd, int what, double left, lua_Integer serial) {
+    call_yielding(c, c->L, left < 0 ? -1 : timeout_monotonic() + left, serial);
     wait_yield(c->L, fd, what, c->waitend, fd < 0 ? 0 : wait_token(c->L, c->set, fd), c->nargs, c->k);
 }
 
 /* In a task: hands the wait to the scheduler (never returns). */
 static void wait_maybeyield(call *c, int fd, int what, double left) {
     if (c == NULL || c->L == NULL || c->k == NULL || left == 0 || !wait_intask(c->L)) return;
-    wait_yieldcall(c, fd, what, left);
+    wait_yieldcall(c, fd, what, left, call_serial(c->L));
 }
 
+/* One look-up answers both questions: a thread that may yield is in a task
+ * exactly when the task it works for has a number (socket.co numbers its
+ * tasks; on 5.1 a helper thread is listed as working for one). */
 void wait_tryyield(int fd, int what, call *c) {
     if (fd < 0 || c == NULL || c->L == NULL || c->k == NULL || !lua_isyieldable(c->L)) return;
     if (c->again && c->waitend >= 0 && timeout_monotonic() >= c->waitend) return;
     double left = call_left(c);
-    if (left != 0 && wait_intask(c->L)) wait_yieldcall(c, fd, what, left);
+    if (left == 0) return;
+    lua_Integer serial = call_serial(c->L);
+    if (serial != 0) wait_yieldcall(c, fd, what, left, serial);
 }
 
 /* A relative limit for ppoll, rounded up to the next nanosecond so that a

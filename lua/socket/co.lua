@@ -114,7 +114,7 @@ local function unregister(rec)
   local fd = rec.fd
   if fd then                                        -- one fd (the usual case)
     premove(poller, fd, rec.bits, rec)
-    rec.fd = nil
+    rec.fd = false                                  -- (false, not nil: the key stays, no rehash)
   else
     local fds = rec.fds
     if fds then                                     -- a set, from select
@@ -238,7 +238,20 @@ local function run(rec)
     return false, a
   end
   if a == WAIT then                                 -- a wait (a finished task returns nothing)
-    register(rec, b, c, d, e)
+    if c ~= 0 and d >= 0 then                       -- register's usual case, without the call:
+      rec.waiting, rec.fd, rec.bits = true, b, c    -- one fd and a deadline
+      if not padd(poller, b, c, e, rec) then wake(rec) return true end   -- look again now
+      rec.deadline = d
+      local t = rec.timer
+      if not t or t[1] > d then
+        droptimer(rec)
+        t = { d, rec }
+        rec.timer = t
+        heappush(t)
+      end
+    else
+      register(rec, b, c, d, e)
+    end
   elseif cstatus(rec.co) == "dead" then
     finish(rec)
   else
@@ -250,7 +263,7 @@ end
 function co.spawn(fn, ...)
   assert(type(fn) == "function", "bad argument #1 to 'spawn' (function expected)")
   local t = create(function(...) fn(...) end)      -- returns nothing: never taken for a wait
-  local rec = { co = t, args = pack(...), waiting = false, deadline = -1 }
+  local rec = { co = t, args = pack(...), waiting = false, deadline = -1, fd = false, bits = 0 }
   serial = serial + 1
   live[t], tasks[t] = rec, serial
   nlive = nlive + 1
@@ -285,7 +298,7 @@ local function step(timeout)
     if rec.waiting then                             -- else already woken (a select set)
       rec.waiting = false
       if rec.fds then unregister(rec) end           -- the rest of a select set (one fd: taken off)
-      rec.fd, rec.deadline = nil, -1
+      rec.fd, rec.deadline = false, -1
       ready[#ready + 1] = rec
     end
   end

@@ -11,6 +11,8 @@ local pcall, type, tostring, tonumber, setmetatable, pairs, next, error =
 local find, lower, sub, match = string.find, string.lower, string.sub, string.match
 local concat = table.concat
 local ostime, osdate = os.time, os.date
+local headfields, headfield = socket._headfields, socket._headfield
+local rawget = rawget
 
 local httpd = {}
 
@@ -91,6 +93,11 @@ end
 
 local Request = {}
 local RequestMT = { __index = function(req, k)
+  if k == "headers" then                  -- made on first use from the head's field lines
+    local h = headfields(req._lines)
+    req.headers = h
+    return h
+  end
   if k == "path" or k == "query" then
     local target = req.target
     local q = find(target, "?", 1, true)
@@ -105,9 +112,15 @@ local RequestMT = { __index = function(req, k)
 end }
 
 -- A field's value as one string (a repeated field: its values joined with
--- ", "), or nil. `name` in lower case.
+-- ", "), or nil. `name` in lower case. Until the handler reads req.headers,
+-- the value comes straight from the head's lines, without the table.
 function Request:header(name)
-  local v = self.headers[name]
+  local h = rawget(self, "headers")
+  if h == nil then
+    if type(name) ~= "string" then return nil end     -- (as indexing the table with it)
+    return headfield(self._lines, name)
+  end
+  local v = h[name]
   if type(v) == "table" then return concat(v, ", ") end
   return v
 end
@@ -267,7 +280,7 @@ function Response:send(body, ctype)
   if #body > 65536 then longsend(self) end
   if st == 200 and not (self._close or self._v10 or self._head) then
     -- the common case: one head per content type and second, one concatenation
-    date()
+    if ostime() ~= datesec then date() end
     local key = ctype or false
     local pre = HEAD200[key]
     if not pre then
@@ -407,61 +420,69 @@ local function serve(srv, c, req, res)
   c:settimeout(lim.headtimeout, "t")
   while not srv._stopping do             -- stopped during the last request: no next one
     req._idle = true
-    local method, target, version, h = c:receivehead(maxhead, maxfields)
+    -- raw: the field lines as one string, and whether the request is simple
+    -- (HTTP/1.1, one Host, no Connection, Content-Length, Transfer-Encoding
+    -- or Expect): then nothing here needs a field, and req.headers is made
+    -- only if the handler asks for it
+    local method, target, version, lines, simple = c:receivehead(maxhead, maxfields, true)
     req._idle = false
     if not method then
       local code = HEADERR[target] or (target ~= "timeout" and target ~= "closed" and 400)
       if code then plain(c, code) end
       return
     end
-    local close = srv._stopping
-    local v10 = version == "HTTP/1.0"
-    if version ~= "HTTP/1.1" and not v10 then
-      if sub(version, 1, 7) ~= "HTTP/1." then
-        plain(c, 505)
-        return
+    local close, v10, hasbody = srv._stopping, false, false
+    if simple then
+      req.method, req.target, req.version, req.headers, req._lines = method, target, version, nil, lines
+      req.path, req.query = nil, nil
+      if req._framed then                -- the body state of a request that had one
+        req._err, req._cont, req._left, req._chunked, req._framed = nil, false, 0, false, false
       end
-    end
-    local conn = h.connection
-    if conn then
-      if v10 then close = close or not hastoken(conn, "keep-alive")
-      else close = close or hastoken(conn, "close") end
-    elseif v10 then
-      close = true
-    end
-    local host = h.host
-    if (not v10 and not host) or type(host) == "table" then
-      plain(c, 400)
-      return
-    end
-    req.method, req.target, req.version, req.headers = method, target, version, h
-    req.path, req.query, req._err, req._cont = nil, nil, nil, false
-    local hasbody = false
-    if h["content-length"] or h["transfer-encoding"] or h.expect then
-      local bad = framing(req, h, lim)
-      if bad then
-        plain(c, bad)
-        return
-      end
-      hasbody = req._left > 0 or req._chunked
     else
-      req._left, req._chunked = 0, false
-    end
-    if hasbody then
-      c:settimeout(lim.bodytimeout)
-      c:settimeout(nil, "t")
+      local h = headfields(lines)
+      v10 = version == "HTTP/1.0"
+      if version ~= "HTTP/1.1" and not v10 then
+        if sub(version, 1, 7) ~= "HTTP/1." then
+          plain(c, 505)
+          return
+        end
+      end
+      local conn = h.connection
+      if conn then
+        if v10 then close = close or not hastoken(conn, "keep-alive")
+        else close = close or hastoken(conn, "close") end
+      elseif v10 then
+        close = true
+      end
+      local host = h.host
+      if (not v10 and not host) or type(host) == "table" then
+        plain(c, 400)
+        return
+      end
+      req.method, req.target, req.version, req.headers = method, target, version, h
+      req.path, req.query, req._err, req._cont, req._framed = nil, nil, nil, false, true
+      if h["content-length"] or h["transfer-encoding"] or h.expect then
+        local bad = framing(req, h, lim)
+        if bad then
+          plain(c, bad)
+          return
+        end
+        hasbody = req._left > 0 or req._chunked
+      else
+        req._left, req._chunked = 0, false
+      end
+      if hasbody then
+        c:settimeout(lim.bodytimeout)
+        c:settimeout(nil, "t")
+      end
     end
     res.status, res._nf, res._sent, res._streaming, res._finished = 200, 0, false, false, false
     res._close, res._head, res._v10 = close, method == "HEAD", v10
-    local ok, err = copcall(handler, req, res)      -- yields on PUC 5.1 too
-    if not ok then
-      if srv.onerror then pcall(srv.onerror, err, req) end
-      if not res._sent then
-        res.status, res._nf, res._close = 500, 0, true
-        res:send("")
-      end
-      return
-    end
+    -- unprotected here: serve runs under co.pcall (in httpd.new), which
+    -- answers a handler's error (req._inhandler) with 500 and closes
+    req._inhandler = true
+    handler(req, res)
+    req._inhandler = false
     if not res._sent then res:send("") end
     if res._streaming then res:finish() end
     if res._close then return end
@@ -524,10 +545,21 @@ function httpd.new(handler, options)
         return
       end
       srv._n = srv._n + 1
-      local req = setmetatable({ _conn = c, _limits = lim, _idle = false, _task = co.running() }, RequestMT)
+      local req = setmetatable({ _conn = c, _limits = lim, _idle = false, _inhandler = false,
+                                 _framed = false, _err = nil, _cont = false, _left = 0, _chunked = false,
+                                 _task = co.running() }, RequestMT)
       req._res = setmetatable({ _conn = c, _limits = lim, _fields = {}, _nf = 0, _retime = false }, Response)
       srv._conns[c] = req
-      local ok, e = copcall(serve, srv, c, req, req._res)
+      local ok, e = copcall(serve, srv, c, req, req._res)     -- yields on PUC 5.1 too
+      if not ok and req._inhandler then         -- the handler raised: 500 unless it answered
+        if srv.onerror then pcall(srv.onerror, e, req) end
+        local res = req._res
+        if not res._sent then
+          res.status, res._nf, res._close = 500, 0, true
+          copcall(res.send, res, "")
+        end
+        ok = true
+      end
       srv._conns[c] = nil
       srv._n = srv._n - 1
       c:close()

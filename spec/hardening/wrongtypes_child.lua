@@ -71,7 +71,7 @@ local FUNCS = {
     sink = function() return table.pack("keep-open", freshclient()) end,
     source = function() return table.pack("by-length", freshclient(), 1) end,
     fromfd = args(9999, "tcp{client}"),
-    poller = args(),
+    poller = args(), _headfields = args("Host: x\r\n"), _headfield = args("Host: x\r\n", "host"),
     signal = args("INT"),
   },
   ["socket.dns"] = {
