@@ -154,18 +154,50 @@ static int wpipe_fail(lua_State *L, int err) {
     lua_pushnil(L);
     lua_pushstring(L, err == EADDRINUSE ? "address already in use" : err == ENOENT
                    ? wposix_strerror(ENOENT) : err == ETIMEDOUT ? "timeout"
-                   : err == EACCES ? "permission denied" : wposix_strerror(err));
+                   : err == EACCES ? "permission denied"
+                   : err == ENAMETOOLONG ? "path too long" : wposix_strerror(err));
     return 2;
 }
 
-/* \\.\pipe\<name>, unless name already is a full pipe path. */
-static const char *wpipe_path(lua_State *L, int idx) {
+/* The pipe's path, \\.\pipe\<name> (name may be that full path already),
+ * pushed; NULL with *err set when the name cannot be one. Windows resolves
+ * "." and ".." in such a path before it opens it, and "\\.\pipe\..\C:\x"
+ * would name the file C:\x: the name's parts are resolved here, within the
+ * pipe namespace (".." stops at its root), joined by backslashes as Windows
+ * would join them. A part of dots and spaces only, which Windows might trim
+ * into a "..", is refused. */
+static const char *wpipe_path(lua_State *L, int idx, int *err) {
     size_t n;
     const char *name = luaL_checklstring(L, idx, &n);
-    luaL_argcheck(L, memchr(name, '\0', n) == NULL, idx, "name contains a zero byte");
-    if (strncmp(name, WPIPE_PREFIX, strlen(WPIPE_PREFIX)) == 0) return name;
-    luaL_argcheck(L, n > 0 && n < 240 && strchr(name, '\\') == NULL, idx, "invalid pipe name");
-    return lua_pushfstring(L, "%s%s", WPIPE_PREFIX, name);
+    luaL_argcheck(L, memchr(name, '\0', n) == NULL, idx, "path contains a zero byte");
+    size_t skip = strlen(WPIPE_PREFIX);
+    if (strncmp(name, WPIPE_PREFIX, skip) == 0) { name += skip; n -= skip; }
+    char *out = lua_newuserdatauv(L, n + 1, 0);   /* the name, resolved */
+    size_t len = 0;
+    const char *p = name, *end = name + n;
+    while (p < end) {
+        const char *q = p;
+        while (q < end && *q != '/' && *q != '\\') q++;
+        size_t k = (size_t) (q - p);
+        size_t dots = 0;
+        while (dots < k && (p[dots] == '.' || p[dots] == ' ')) dots++;
+        if (k == 2 && p[0] == '.' && p[1] == '.') {       /* up one part, not past the root */
+            while (len > 0 && out[len - 1] != '\\') len--;
+            if (len > 0) len--;
+        } else if (k > 0 && !(k == 1 && p[0] == '.')) {
+            if (dots == k) { *err = EINVAL; return NULL; }
+            if (len > 0) out[len++] = '\\';
+            memcpy(out + len, p, k);
+            len += k;
+        }
+        p = q + (q < end);
+    }
+    if (len == 0) { *err = EINVAL; return NULL; }
+    if (len >= 240) { *err = ENAMETOOLONG; return NULL; }
+    lua_pushliteral(L, WPIPE_PREFIX);
+    lua_pushlstring(L, out, len);
+    lua_concat(L, 2);
+    return lua_tostring(L, -1);
 }
 
 static HANDLE wpipe_instance(const char *path, int first) {
@@ -178,7 +210,9 @@ static HANDLE wpipe_instance(const char *path, int first) {
 /* ---- connect(name, timeout) -> fd | nil, err: waits for a free instance
  * (WaitNamedPipe) until the timeout (seconds; negative: no limit). */
 static int wpipe_connect(lua_State *L) {
-    const char *path = wpipe_path(L, 1);
+    int bad = 0;
+    const char *path = wpipe_path(L, 1, &bad);
+    if (path == NULL) return wpipe_fail(L, bad);
     double t = luaL_optnumber(L, 2, -1);
     ULONGLONG end = t >= 0 ? GetTickCount64() + (ULONGLONG) (t * 1000 + 0.5) : 0;
     if (wposix_init() != 0) return wpipe_fail(L, ENETDOWN);
@@ -307,7 +341,9 @@ static void wpipe_release(wpipe_server *s) {
 /* listen(name) -> server, bellfd | nil, err. bellfd is the read end of the
  * doorbell, for the Lua side to adopt (socket.fromfd). */
 static int wpipe_open(lua_State *L) {
-    const char *path = wpipe_path(L, 1);
+    int bad = 0;
+    const char *path = wpipe_path(L, 1, &bad);
+    if (path == NULL) return wpipe_fail(L, bad);
     wpipe_server *s = lua_newuserdatauv(L, sizeof *s, 0);
     memset(s, 0, sizeof *s);
     s->next = INVALID_HANDLE_VALUE;
