@@ -296,11 +296,15 @@ static DWORD WINAPI wpipe_listen(void *arg) {
             ok = GetOverlappedResult(s->next, &ov, &n, FALSE);
             e = ok ? 0 : GetLastError();
         }
-        if (e == ERROR_PIPE_CONNECTED) ok = TRUE;
+        /* ERROR_NO_DATA: a client connected and has closed already (it
+         * came before this call); what it wrote is still in the pipe, so it
+         * is bridged like the others and its server end reads those bytes,
+         * then the end (a unix socket's accept gives such a client too). */
+        if (e == ERROR_PIPE_CONNECTED || e == ERROR_NO_DATA) ok = TRUE;
         if (WaitForSingleObject(s->stop, 0) == WAIT_OBJECT_0) break;
-        if (!ok) {                      /* a client came and went: reuse */
+        if (!ok) {                      /* the instance failed: reuse it */
             DisconnectNamedPipe(s->next);
-            if (e != ERROR_NO_DATA) Sleep(10);
+            Sleep(10);
             continue;
         }
         HANDLE conn = s->next;
