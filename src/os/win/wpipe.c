@@ -214,7 +214,10 @@ static int wpipe_connect(lua_State *L) {
     const char *path = wpipe_path(L, 1, &bad);
     if (path == NULL) return wpipe_fail(L, bad);
     double t = luaL_optnumber(L, 2, -1);
-    ULONGLONG end = t >= 0 ? GetTickCount64() + (ULONGLONG) (t * 1000 + 0.5) : 0;
+    /* A timeout of 30 years or more (math.huge) is none: past 2^64 ms the
+     * conversion would be out of range, a deadline in the past. */
+    int limited = t >= 0 && t < 1e9;
+    ULONGLONG end = limited ? GetTickCount64() + (ULONGLONG) (t * 1000 + 0.5) : 0;
     if (wposix_init() != 0) return wpipe_fail(L, ENETDOWN);
     for (;;) {
         HANDLE h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
@@ -228,7 +231,7 @@ static int wpipe_connect(lua_State *L) {
         DWORD e = GetLastError();
         if (e != ERROR_PIPE_BUSY) return wpipe_fail(L, e == ERROR_ACCESS_DENIED ? EACCES : wpipe_errno(e));
         DWORD ms = 50;
-        if (t >= 0) {
+        if (limited) {
             ULONGLONG now = GetTickCount64();
             if (now >= end) return wpipe_fail(L, ETIMEDOUT);
             if (end - now < ms) ms = (DWORD) (end - now);
