@@ -20,11 +20,46 @@
 #define WPIPE_BUF 65536
 #define WPIPE_PREFIX "\\\\.\\pipe\\"
 
+/* ---- the names this process serves: a server's own (listening) and
+ * those its connections' instances keep alive after it closed. A closed
+ * server's connections, and the bridges of those just closed (their threads
+ * close the pipe handles a moment later), keep the name in use: a new
+ * server of that name in this process joins them as the name's next
+ * instances, where a unix server would bind its path again. */
+typedef struct wpipe_name {
+    struct wpipe_name *next;
+    int listening, links;
+    char path[];
+} wpipe_name;
+
+static SRWLOCK wpipe_namelock = SRWLOCK_INIT;
+static wpipe_name *wpipe_names;
+
+/* Under the lock. Pipe names are case-insensitive. */
+static wpipe_name *wpipe_namefind(const char *path) {
+    wpipe_name *e = wpipe_names;
+    while (e != NULL && _stricmp(e->path, path) != 0) e = e->next;
+    return e;
+}
+
+static void wpipe_nameunref(wpipe_name *e, int listening) {
+    AcquireSRWLockExclusive(&wpipe_namelock);
+    if (listening) e->listening--; else e->links--;
+    if (e->listening == 0 && e->links == 0) {
+        wpipe_name **pp = &wpipe_names;
+        while (*pp != e) pp = &(*pp)->next;
+        *pp = e->next;
+        free(e);
+    }
+    ReleaseSRWLockExclusive(&wpipe_namelock);
+}
+
 /* ---- one connection: the pipe handle and the bridge's end of the pair */
 typedef struct wpipe_link {
     HANDLE pipe;
     SOCKET sock;
     HANDLE up;        /* the pipe -> socket thread */
+    wpipe_name *name; /* a server's instance: its name's entry; else NULL */
 } wpipe_link;
 
 static int wpipe_sendall(SOCKET s, const char *p, DWORD n) {
@@ -99,6 +134,7 @@ static DWORD WINAPI wpipe_down(void *arg) {
     /* CloseHandle, not DisconnectNamedPipe: the peer may still read what
      * is in the pipe before it sees the end. */
     CloseHandle(k->pipe);
+    if (k->name != NULL) wpipe_nameunref(k->name, 0);
     closesocket(k->sock);
     free(buf);
     if (ev != NULL) CloseHandle(ev);
@@ -107,10 +143,20 @@ static DWORD WINAPI wpipe_down(void *arg) {
 }
 
 /* Bridges a connected pipe handle: the Lua end's descriptor, or -1 with
- * errno set (the handle is closed then). */
-static int wpipe_bridge(HANDLE pipe) {
+ * errno set (the handle is closed then). A server's instance passes its
+ * name's entry: the link holds one of its links until the handle closes. */
+static int wpipe_bridge(HANDLE pipe, wpipe_name *name) {
     int fds[2];
-    if (wposix_pipe(fds) != 0) { CloseHandle(pipe); return -1; }
+    if (name != NULL) {
+        AcquireSRWLockExclusive(&wpipe_namelock);
+        name->links++;
+        ReleaseSRWLockExclusive(&wpipe_namelock);
+    }
+    if (wposix_pipe(fds) != 0) {
+        CloseHandle(pipe);
+        if (name != NULL) wpipe_nameunref(name, 0);
+        return -1;
+    }
     int one = 1;
     setsockopt((SOCKET) fds[0], IPPROTO_TCP, TCP_NODELAY, (const char *) &one, sizeof one);
     wpipe_link *k = malloc(sizeof *k);
@@ -118,6 +164,7 @@ static int wpipe_bridge(HANDLE pipe) {
     if (k != NULL) {
         k->pipe = pipe;
         k->sock = (SOCKET) fds[1];
+        k->name = name;
         k->up = CreateThread(NULL, 0, wpipe_up, k, 0, NULL);
         if (k->up != NULL) down = CreateThread(NULL, 0, wpipe_down, k, 0, NULL);
     }
@@ -132,6 +179,7 @@ static int wpipe_bridge(HANDLE pipe) {
         }
         free(k);
         CloseHandle(pipe);
+        if (name != NULL) wpipe_nameunref(name, 0);
         closesocket((SOCKET) fds[0]);
         errno = ENOMEM;
         return -1;
@@ -223,7 +271,7 @@ static int wpipe_connect(lua_State *L) {
         HANDLE h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
                                FILE_FLAG_OVERLAPPED, NULL);
         if (h != INVALID_HANDLE_VALUE) {
-            int fd = wpipe_bridge(h);
+            int fd = wpipe_bridge(h, NULL);
             if (fd < 0) return wpipe_fail(L, errno);
             lua_pushinteger(L, fd);
             return 1;
@@ -244,6 +292,7 @@ static int wpipe_connect(lua_State *L) {
 /* ---- a listening pipe */
 typedef struct wpipe_server {
     char *path;
+    wpipe_name *name;       /* this server's entry (listening) */
     HANDLE next;            /* the instance waiting for a client */
     HANDLE stop;            /* set by close */
     HANDLE thread;          /* NULL when none runs */
@@ -312,7 +361,7 @@ static DWORD WINAPI wpipe_listen(void *arg) {
         }
         HANDLE conn = s->next;
         s->next = wpipe_instance(s->path, 0);
-        int fd = wpipe_bridge(conn);
+        int fd = wpipe_bridge(conn, s->name);
         if (fd >= 0) wpipe_push(s, fd);
         if (s->next == INVALID_HANDLE_VALUE) break;
     }
@@ -343,6 +392,7 @@ static void wpipe_release(wpipe_server *s) {
     CloseHandle(s->stop);
     DeleteCriticalSection(&s->lock);
     free(s->path);
+    wpipe_nameunref(s->name, 1);
 }
 
 /* listen(name) -> server, bellfd | nil, err. bellfd is the read end of the
@@ -357,16 +407,39 @@ static int wpipe_open(lua_State *L) {
     luaL_setmetatable(L, WPIPE_SERVER);
     if (wposix_init() != 0) return wpipe_fail(L, ENETDOWN);
     /* FILE_FLAG_FIRST_PIPE_INSTANCE refuses a name in use on Windows, not
-     * under Wine: ask first (WaitNamedPipe connects nothing). */
-    if (WaitNamedPipeA(path, 1) || GetLastError() != ERROR_FILE_NOT_FOUND)
+     * under Wine: ask first (WaitNamedPipe connects nothing). A name only
+     * this process's closed servers keep in use is taken over. */
+    AcquireSRWLockExclusive(&wpipe_namelock);
+    wpipe_name *e = wpipe_namefind(path);
+    int ours = e != NULL && e->listening == 0;
+    if ((e != NULL && !ours) ||
+        (!ours && (WaitNamedPipeA(path, 1) || GetLastError() != ERROR_FILE_NOT_FOUND))) {
+        ReleaseSRWLockExclusive(&wpipe_namelock);
         return wpipe_fail(L, EADDRINUSE);
-    HANDLE h = wpipe_instance(path, 1);
-    if (h == INVALID_HANDLE_VALUE) return wpipe_fail(L, wpipe_errno(GetLastError()));
+    }
+    HANDLE h = wpipe_instance(path, !ours);
+    if (h == INVALID_HANDLE_VALUE) {
+        DWORD err = GetLastError();
+        ReleaseSRWLockExclusive(&wpipe_namelock);
+        return wpipe_fail(L, wpipe_errno(err));
+    }
+    if (e == NULL && (e = calloc(1, sizeof *e + strlen(path) + 1)) != NULL) {
+        strcpy(e->path, path);
+        e->next = wpipe_names;
+        wpipe_names = e;
+    }
+    if (e != NULL) e->listening++;
+    ReleaseSRWLockExclusive(&wpipe_namelock);
+    if (e == NULL) {
+        CloseHandle(h);
+        return wpipe_fail(L, ENOMEM);
+    }
     int fds[2];
     if (wposix_pipe(fds) != 0) {
-        int e = errno;
+        int err = errno;
         CloseHandle(h);
-        return wpipe_fail(L, e);
+        wpipe_nameunref(e, 1);
+        return wpipe_fail(L, err);
     }
     s->path = _strdup(path);
     s->stop = CreateEventA(NULL, TRUE, FALSE, NULL);
@@ -374,11 +447,13 @@ static int wpipe_open(lua_State *L) {
         free(s->path);
         if (s->stop != NULL) CloseHandle(s->stop);
         CloseHandle(h);
+        wpipe_nameunref(e, 1);
         closesocket((SOCKET) fds[0]);
         closesocket((SOCKET) fds[1]);
         return wpipe_fail(L, ENOMEM);
     }
     InitializeCriticalSection(&s->lock);
+    s->name = e;
     s->next = h;
     s->bell = (SOCKET) fds[1];
     s->open = 1;
