@@ -78,6 +78,22 @@ describe("regress: socket.pipe names", function()
   end)
 
   if H.WINDOWS then
+    it("Windows: the \\\\.\\pipe\\ prefix in any case and with either slash is the pipe's path", function()
+      local n = "netsocket-names-" .. H.pid()
+      local srv = assert(pipe.bind("@" .. n))
+      srv:settimeout(5)
+      for _, full in ipairs({ "\\\\.\\PIPE\\" .. n, "//./pipe/" .. n, "\\\\.\\Pipe/" .. n }) do
+        local c = assert(pipe.connect(full, 5))
+        local a = assert(srv:accept())
+        a:send("x\n")
+        c:settimeout(5)
+        assert.equal("x", c:receive(), full)
+        c:close()
+        a:close()
+      end
+      srv:close()
+    end)
+
     it("Windows: an empty name, or a part of dots and spaces only, gives nil, 'Invalid argument'", function()
       for _, n in ipairs({ "", "@", "\\\\.\\pipe\\", "..", "a/...", "x/. ./y", ".. /C:/x" }) do
         assert.same({ nil, "Invalid argument" }, { pipe.bind(n) }, n)

@@ -208,7 +208,9 @@ static int wpipe_fail(lua_State *L, int err) {
 }
 
 /* The pipe's path, \\.\pipe\<name> (name may be that full path already),
- * pushed; NULL with *err set when the name cannot be one. Windows resolves
+ * pushed; NULL with *err set when the name cannot be one (a name that
+ * starts with the prefix, in any case and with either slash, is that path).
+ * Windows resolves
  * "." and ".." in such a path before it opens it, and "\\.\pipe\..\C:\x"
  * would name the file C:\x: the name's parts are resolved here, within the
  * pipe namespace (".." stops at its root), joined by backslashes as Windows
@@ -218,8 +220,13 @@ static const char *wpipe_path(lua_State *L, int idx, int *err) {
     size_t n;
     const char *name = luaL_checklstring(L, idx, &n);
     luaL_argcheck(L, memchr(name, '\0', n) == NULL, idx, "path contains a zero byte");
-    size_t skip = strlen(WPIPE_PREFIX);
-    if (strncmp(name, WPIPE_PREFIX, skip) == 0) { name += skip; n -= skip; }
+    /* the prefix as Windows reads it: either slash, any case */
+    static const char pre[] = "//./pipe/";
+    size_t skip = sizeof pre - 1, i = 0;
+    while (i < skip && i < n && (pre[i] == '/' ? name[i] == '/' || name[i] == '\\'
+                                 : pre[i] == '.' ? name[i] == '.' : (name[i] | 0x20) == pre[i]))
+        i++;
+    if (i == skip) { name += skip; n -= skip; }
     char *out = lua_newuserdatauv(L, n + 1, 0);   /* the name, resolved */
     size_t len = 0;
     const char *p = name, *end = name + n;
