@@ -61,13 +61,22 @@ $(WIN_BIN)/lua.exe: $(WIN_SRC)/lua/lua.c $(WIN_BIN)/lua54.dll
 
 # ---- OpenSSL from Debian's source package, static, built once. The
 # libraries and headers are copied out so the source tree can be refreshed.
-WIN_SSL = build/win64-openssl
+# Its directories are under C:\Program Files\OpenSSL, writable by
+# administrators only: mingw's default, /usr/local, is \usr\local on the
+# current drive for a Windows program, where any user may create the
+# openssl.cnf (which loads modules) and the cert.pem that OpenSSL reads
+# (CVE-2019-1552). (The openssldir is given relative to the prefix:
+# cross-building, Configure takes a C:/ path for a relative one.) The
+# cache's name changes with them.
+WIN_SSL = build/win64-openssl-pf
+WIN_SSL_DIRS = '--prefix=C:/Program Files/OpenSSL' --openssldir=SSL
 windows-openssl: windows-deps $(WIN_SSL)/lib/libssl.a
 
 $(WIN_SSL)/lib/libssl.a:
 	@echo "windows: building OpenSSL with mingw (a few minutes, once)"
 	cd $(WIN_SRC)/openssl && ./Configure mingw64 --cross-compile-prefix=$(WIN_HOST)- \
-	    no-shared no-tests >/dev/null && $(MAKE) -s build_libs >/dev/null
+	    $(WIN_SSL_DIRS) no-shared no-tests >/dev/null && $(MAKE) -s clean >/dev/null && \
+	    $(MAKE) -s build_libs >/dev/null
 	@mkdir -p $(WIN_SSL)/lib $(WIN_SSL)/include
 	cp $(WIN_SRC)/openssl/libssl.a $(WIN_SRC)/openssl/libcrypto.a $(WIN_SSL)/lib/
 	cp -r $(WIN_SRC)/openssl/include/openssl $(WIN_SSL)/include/

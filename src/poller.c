@@ -253,6 +253,24 @@ static int poller_gather(lua_State *L, poller *p, double limit) {
         n = poller_epoll(p, limit);
 #else
         n = poll(p->pfd, (nfds_t) p->n, poller_ms(limit));
+        /* A descriptor closed while registered leaves the set, as with
+         * epoll (poll would report it POLLNVAL on every wait, and at once).
+         * When nothing else was ready the wait goes on for the time left,
+         * as epoll's would: it did not end because of the others. */
+        int gone = 0;
+        for (size_t i = 0; n > 0 && i < p->n;) {
+            if (p->pfd[i].revents & POLLNVAL) {
+                p->pfd[i] = p->pfd[--p->n];
+                gone++;
+            } else {
+                i++;
+            }
+        }
+        n -= gone;
+        if (n == 0 && gone > 0 && limit != 0) {
+            if (limit > 0) limit = fmax(0, deadline - timeout_monotonic());
+            continue;
+        }
 #endif
         if (n >= 0 || errno != EINTR) break;
         if (limit > 0) limit = fmax(0, deadline - timeout_monotonic());
@@ -268,16 +286,6 @@ static int poller_gather(lua_State *L, poller *p, double limit) {
         int got = ((e & (EPOLLIN | EPOLLHUP | EPOLLERR)) ? WAIT_R : 0) |
                   ((e & (EPOLLOUT | EPOLLHUP | EPOLLERR)) ? WAIT_W : 0);
 #else
-    /* A descriptor closed while registered leaves the set, as with epoll
-     * (poll would report it POLLNVAL on every wait). */
-    for (size_t i = 0; i < p->n;) {
-        if (p->pfd[i].revents & POLLNVAL) {
-            p->pfd[i] = p->pfd[--p->n];
-            n--;
-        } else {
-            i++;
-        }
-    }
     for (size_t i = 0; i < p->n && k < n; i++) {
         int fd = p->pfd[i].fd;
         short e = p->pfd[i].revents;

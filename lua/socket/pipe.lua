@@ -73,6 +73,9 @@ if haswin then
     if type(name) ~= "string" then
       error(("bad argument #1 to '%s' (string expected, got %s)"):format(fname, type(name)), 3)
     end
+    if name:find("\0", 1, true) then
+      error(("bad argument #1 to '%s' (path contains a zero byte)"):format(fname), 3)
+    end
     if name:sub(1, 1) == "@" then return name:sub(2) end
     -- a pipe name may not hold a backslash: a path's become slashes
     if name:sub(1, 9) ~= "\\\\.\\pipe\\" then name = name:gsub("\\", "/") end

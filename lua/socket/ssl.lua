@@ -31,8 +31,13 @@ ssl.defaults = {
 }
 
 -- The system CA bundle and directory, as Debian, Fedora, the BSDs and
--- macOS (Homebrew) install them.
+-- macOS (Homebrew) install them. Not on Windows: its system store is the
+-- ROOT store (src/os/win/wssl.c, the default paths), and a rooted path such
+-- as /etc/ssl/cert.pem is \etc\ssl\cert.pem on the current drive there,
+-- where any user may create it and would choose what every client trusts.
+local windows = package.config:sub(1, 1) == "\\"
 local function firstfile(list)
+  if windows then return nil end
   for _, p in ipairs(list) do
     local f = open(p, "r")
     if f then
@@ -50,7 +55,7 @@ local cafile = firstfile({
   "/usr/local/share/certs/ca-root-nss.crt",
 })
 local capath = nil
-do
+if not windows then
   local f = open("/etc/ssl/certs/.", "r")
   if f then
     f:close()

@@ -20,11 +20,46 @@
 #define WPIPE_BUF 65536
 #define WPIPE_PREFIX "\\\\.\\pipe\\"
 
+/* ---- the names this process serves: a server's own (listening) and
+ * those its connections' instances keep alive after it closed. A closed
+ * server's connections, and the bridges of those just closed (their threads
+ * close the pipe handles a moment later), keep the name in use: a new
+ * server of that name in this process joins them as the name's next
+ * instances, where a unix server would bind its path again. */
+typedef struct wpipe_name {
+    struct wpipe_name *next;
+    int listening, links;
+    char path[];
+} wpipe_name;
+
+static SRWLOCK wpipe_namelock = SRWLOCK_INIT;
+static wpipe_name *wpipe_names;
+
+/* Under the lock. Pipe names are case-insensitive. */
+static wpipe_name *wpipe_namefind(const char *path) {
+    wpipe_name *e = wpipe_names;
+    while (e != NULL && _stricmp(e->path, path) != 0) e = e->next;
+    return e;
+}
+
+static void wpipe_nameunref(wpipe_name *e, int listening) {
+    AcquireSRWLockExclusive(&wpipe_namelock);
+    if (listening) e->listening--; else e->links--;
+    if (e->listening == 0 && e->links == 0) {
+        wpipe_name **pp = &wpipe_names;
+        while (*pp != e) pp = &(*pp)->next;
+        *pp = e->next;
+        free(e);
+    }
+    ReleaseSRWLockExclusive(&wpipe_namelock);
+}
+
 /* ---- one connection: the pipe handle and the bridge's end of the pair */
 typedef struct wpipe_link {
     HANDLE pipe;
     SOCKET sock;
     HANDLE up;        /* the pipe -> socket thread */
+    wpipe_name *name; /* a server's instance: its name's entry; else NULL */
 } wpipe_link;
 
 static int wpipe_sendall(SOCKET s, const char *p, DWORD n) {
@@ -99,6 +134,7 @@ static DWORD WINAPI wpipe_down(void *arg) {
     /* CloseHandle, not DisconnectNamedPipe: the peer may still read what
      * is in the pipe before it sees the end. */
     CloseHandle(k->pipe);
+    if (k->name != NULL) wpipe_nameunref(k->name, 0);
     closesocket(k->sock);
     free(buf);
     if (ev != NULL) CloseHandle(ev);
@@ -107,10 +143,20 @@ static DWORD WINAPI wpipe_down(void *arg) {
 }
 
 /* Bridges a connected pipe handle: the Lua end's descriptor, or -1 with
- * errno set (the handle is closed then). */
-static int wpipe_bridge(HANDLE pipe) {
+ * errno set (the handle is closed then). A server's instance passes its
+ * name's entry: the link holds one of its links until the handle closes. */
+static int wpipe_bridge(HANDLE pipe, wpipe_name *name) {
     int fds[2];
-    if (wposix_pipe(fds) != 0) { CloseHandle(pipe); return -1; }
+    if (name != NULL) {
+        AcquireSRWLockExclusive(&wpipe_namelock);
+        name->links++;
+        ReleaseSRWLockExclusive(&wpipe_namelock);
+    }
+    if (wposix_pipe(fds) != 0) {
+        CloseHandle(pipe);
+        if (name != NULL) wpipe_nameunref(name, 0);
+        return -1;
+    }
     int one = 1;
     setsockopt((SOCKET) fds[0], IPPROTO_TCP, TCP_NODELAY, (const char *) &one, sizeof one);
     wpipe_link *k = malloc(sizeof *k);
@@ -118,6 +164,7 @@ static int wpipe_bridge(HANDLE pipe) {
     if (k != NULL) {
         k->pipe = pipe;
         k->sock = (SOCKET) fds[1];
+        k->name = name;
         k->up = CreateThread(NULL, 0, wpipe_up, k, 0, NULL);
         if (k->up != NULL) down = CreateThread(NULL, 0, wpipe_down, k, 0, NULL);
     }
@@ -132,6 +179,7 @@ static int wpipe_bridge(HANDLE pipe) {
         }
         free(k);
         CloseHandle(pipe);
+        if (name != NULL) wpipe_nameunref(name, 0);
         closesocket((SOCKET) fds[0]);
         errno = ENOMEM;
         return -1;
@@ -154,18 +202,57 @@ static int wpipe_fail(lua_State *L, int err) {
     lua_pushnil(L);
     lua_pushstring(L, err == EADDRINUSE ? "address already in use" : err == ENOENT
                    ? wposix_strerror(ENOENT) : err == ETIMEDOUT ? "timeout"
-                   : err == EACCES ? "permission denied" : wposix_strerror(err));
+                   : err == EACCES ? "permission denied"
+                   : err == ENAMETOOLONG ? "path too long" : wposix_strerror(err));
     return 2;
 }
 
-/* \\.\pipe\<name>, unless name already is a full pipe path. */
-static const char *wpipe_path(lua_State *L, int idx) {
+/* The pipe's path, \\.\pipe\<name> (name may be that full path already),
+ * pushed; NULL with *err set when the name cannot be one (a name that
+ * starts with the prefix, in any case and with either slash, is that path).
+ * Windows resolves
+ * "." and ".." in such a path before it opens it, and "\\.\pipe\..\C:\x"
+ * would name the file C:\x: the name's parts are resolved here, within the
+ * pipe namespace (".." stops at its root), joined by backslashes as Windows
+ * would join them. A part of dots and spaces only, which Windows might trim
+ * into a "..", is refused. */
+static const char *wpipe_path(lua_State *L, int idx, int *err) {
     size_t n;
     const char *name = luaL_checklstring(L, idx, &n);
-    luaL_argcheck(L, memchr(name, '\0', n) == NULL, idx, "name contains a zero byte");
-    if (strncmp(name, WPIPE_PREFIX, strlen(WPIPE_PREFIX)) == 0) return name;
-    luaL_argcheck(L, n > 0 && n < 240 && strchr(name, '\\') == NULL, idx, "invalid pipe name");
-    return lua_pushfstring(L, "%s%s", WPIPE_PREFIX, name);
+    luaL_argcheck(L, memchr(name, '\0', n) == NULL, idx, "path contains a zero byte");
+    /* the prefix as Windows reads it: either slash, any case */
+    static const char pre[] = "//./pipe/";
+    size_t skip = sizeof pre - 1, i = 0;
+    while (i < skip && i < n && (pre[i] == '/' ? name[i] == '/' || name[i] == '\\'
+                                 : pre[i] == '.' ? name[i] == '.' : (name[i] | 0x20) == pre[i]))
+        i++;
+    if (i == skip) { name += skip; n -= skip; }
+    char *out = lua_newuserdatauv(L, n + 1, 0);   /* the name, resolved */
+    size_t len = 0;
+    const char *p = name, *end = name + n;
+    while (p < end) {
+        const char *q = p;
+        while (q < end && *q != '/' && *q != '\\') q++;
+        size_t k = (size_t) (q - p);
+        size_t dots = 0;
+        while (dots < k && (p[dots] == '.' || p[dots] == ' ')) dots++;
+        if (k == 2 && p[0] == '.' && p[1] == '.') {       /* up one part, not past the root */
+            while (len > 0 && out[len - 1] != '\\') len--;
+            if (len > 0) len--;
+        } else if (k > 0 && !(k == 1 && p[0] == '.')) {
+            if (dots == k) { *err = EINVAL; return NULL; }
+            if (len > 0) out[len++] = '\\';
+            memcpy(out + len, p, k);
+            len += k;
+        }
+        p = q + (q < end);
+    }
+    if (len == 0) { *err = EINVAL; return NULL; }
+    if (len >= 240) { *err = ENAMETOOLONG; return NULL; }
+    lua_pushliteral(L, WPIPE_PREFIX);
+    lua_pushlstring(L, out, len);
+    lua_concat(L, 2);
+    return lua_tostring(L, -1);
 }
 
 static HANDLE wpipe_instance(const char *path, int first) {
@@ -178,15 +265,20 @@ static HANDLE wpipe_instance(const char *path, int first) {
 /* ---- connect(name, timeout) -> fd | nil, err: waits for a free instance
  * (WaitNamedPipe) until the timeout (seconds; negative: no limit). */
 static int wpipe_connect(lua_State *L) {
-    const char *path = wpipe_path(L, 1);
+    int bad = 0;
+    const char *path = wpipe_path(L, 1, &bad);
+    if (path == NULL) return wpipe_fail(L, bad);
     double t = luaL_optnumber(L, 2, -1);
-    ULONGLONG end = t >= 0 ? GetTickCount64() + (ULONGLONG) (t * 1000 + 0.5) : 0;
+    /* A timeout of 30 years or more (math.huge) is none: past 2^64 ms the
+     * conversion would be out of range, a deadline in the past. */
+    int limited = t >= 0 && t < 1e9;
+    ULONGLONG end = limited ? GetTickCount64() + (ULONGLONG) (t * 1000 + 0.5) : 0;
     if (wposix_init() != 0) return wpipe_fail(L, ENETDOWN);
     for (;;) {
         HANDLE h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, OPEN_EXISTING,
                                FILE_FLAG_OVERLAPPED, NULL);
         if (h != INVALID_HANDLE_VALUE) {
-            int fd = wpipe_bridge(h);
+            int fd = wpipe_bridge(h, NULL);
             if (fd < 0) return wpipe_fail(L, errno);
             lua_pushinteger(L, fd);
             return 1;
@@ -194,7 +286,7 @@ static int wpipe_connect(lua_State *L) {
         DWORD e = GetLastError();
         if (e != ERROR_PIPE_BUSY) return wpipe_fail(L, e == ERROR_ACCESS_DENIED ? EACCES : wpipe_errno(e));
         DWORD ms = 50;
-        if (t >= 0) {
+        if (limited) {
             ULONGLONG now = GetTickCount64();
             if (now >= end) return wpipe_fail(L, ETIMEDOUT);
             if (end - now < ms) ms = (DWORD) (end - now);
@@ -207,6 +299,7 @@ static int wpipe_connect(lua_State *L) {
 /* ---- a listening pipe */
 typedef struct wpipe_server {
     char *path;
+    wpipe_name *name;       /* this server's entry (listening) */
     HANDLE next;            /* the instance waiting for a client */
     HANDLE stop;            /* set by close */
     HANDLE thread;          /* NULL when none runs */
@@ -262,16 +355,20 @@ static DWORD WINAPI wpipe_listen(void *arg) {
             ok = GetOverlappedResult(s->next, &ov, &n, FALSE);
             e = ok ? 0 : GetLastError();
         }
-        if (e == ERROR_PIPE_CONNECTED) ok = TRUE;
+        /* ERROR_NO_DATA: a client connected and has closed already (it
+         * came before this call); what it wrote is still in the pipe, so it
+         * is bridged like the others and its server end reads those bytes,
+         * then the end (a unix socket's accept gives such a client too). */
+        if (e == ERROR_PIPE_CONNECTED || e == ERROR_NO_DATA) ok = TRUE;
         if (WaitForSingleObject(s->stop, 0) == WAIT_OBJECT_0) break;
-        if (!ok) {                      /* a client came and went: reuse */
+        if (!ok) {                      /* the instance failed: reuse it */
             DisconnectNamedPipe(s->next);
-            if (e != ERROR_NO_DATA) Sleep(10);
+            Sleep(10);
             continue;
         }
         HANDLE conn = s->next;
         s->next = wpipe_instance(s->path, 0);
-        int fd = wpipe_bridge(conn);
+        int fd = wpipe_bridge(conn, s->name);
         if (fd >= 0) wpipe_push(s, fd);
         if (s->next == INVALID_HANDLE_VALUE) break;
     }
@@ -302,28 +399,54 @@ static void wpipe_release(wpipe_server *s) {
     CloseHandle(s->stop);
     DeleteCriticalSection(&s->lock);
     free(s->path);
+    wpipe_nameunref(s->name, 1);
 }
 
 /* listen(name) -> server, bellfd | nil, err. bellfd is the read end of the
  * doorbell, for the Lua side to adopt (socket.fromfd). */
 static int wpipe_open(lua_State *L) {
-    const char *path = wpipe_path(L, 1);
+    int bad = 0;
+    const char *path = wpipe_path(L, 1, &bad);
+    if (path == NULL) return wpipe_fail(L, bad);
     wpipe_server *s = lua_newuserdatauv(L, sizeof *s, 0);
     memset(s, 0, sizeof *s);
     s->next = INVALID_HANDLE_VALUE;
     luaL_setmetatable(L, WPIPE_SERVER);
     if (wposix_init() != 0) return wpipe_fail(L, ENETDOWN);
     /* FILE_FLAG_FIRST_PIPE_INSTANCE refuses a name in use on Windows, not
-     * under Wine: ask first (WaitNamedPipe connects nothing). */
-    if (WaitNamedPipeA(path, 1) || GetLastError() != ERROR_FILE_NOT_FOUND)
+     * under Wine: ask first (WaitNamedPipe connects nothing). A name only
+     * this process's closed servers keep in use is taken over. */
+    AcquireSRWLockExclusive(&wpipe_namelock);
+    wpipe_name *e = wpipe_namefind(path);
+    int ours = e != NULL && e->listening == 0;
+    if ((e != NULL && !ours) ||
+        (!ours && (WaitNamedPipeA(path, 1) || GetLastError() != ERROR_FILE_NOT_FOUND))) {
+        ReleaseSRWLockExclusive(&wpipe_namelock);
         return wpipe_fail(L, EADDRINUSE);
-    HANDLE h = wpipe_instance(path, 1);
-    if (h == INVALID_HANDLE_VALUE) return wpipe_fail(L, wpipe_errno(GetLastError()));
+    }
+    HANDLE h = wpipe_instance(path, !ours);
+    if (h == INVALID_HANDLE_VALUE) {
+        DWORD err = GetLastError();
+        ReleaseSRWLockExclusive(&wpipe_namelock);
+        return wpipe_fail(L, wpipe_errno(err));
+    }
+    if (e == NULL && (e = calloc(1, sizeof *e + strlen(path) + 1)) != NULL) {
+        strcpy(e->path, path);
+        e->next = wpipe_names;
+        wpipe_names = e;
+    }
+    if (e != NULL) e->listening++;
+    ReleaseSRWLockExclusive(&wpipe_namelock);
+    if (e == NULL) {
+        CloseHandle(h);
+        return wpipe_fail(L, ENOMEM);
+    }
     int fds[2];
     if (wposix_pipe(fds) != 0) {
-        int e = errno;
+        int err = errno;
         CloseHandle(h);
-        return wpipe_fail(L, e);
+        wpipe_nameunref(e, 1);
+        return wpipe_fail(L, err);
     }
     s->path = _strdup(path);
     s->stop = CreateEventA(NULL, TRUE, FALSE, NULL);
@@ -331,11 +454,13 @@ static int wpipe_open(lua_State *L) {
         free(s->path);
         if (s->stop != NULL) CloseHandle(s->stop);
         CloseHandle(h);
+        wpipe_nameunref(e, 1);
         closesocket((SOCKET) fds[0]);
         closesocket((SOCKET) fds[1]);
         return wpipe_fail(L, ENOMEM);
     }
     InitializeCriticalSection(&s->lock);
+    s->name = e;
     s->next = h;
     s->bell = (SOCKET) fds[1];
     s->open = 1;
