@@ -158,4 +158,27 @@ describe("regress: co inline waits", function()
     assert.is_true(co.run(5))
     assert.is_true(ran)
   end)
+
+  it("deadlines that move earlier and later between waits still fire on time", function()
+    local c, p = H.pair()
+    local worst, n = 0, 0
+    co.spawn(function()
+      for i = 1, 150 do
+        p:settimeout(i % 3 == 0 and 30 or 5)             -- a long wait that data ends early
+        co.spawn(function() c:send("x") end)
+        assert(p:receive(1) == "x")
+        p:settimeout(0.005)                              -- then a short one that must time out
+        local t0 = socket.gettime()
+        local _, err = p:receive(1)
+        assert(err == "timeout", err)
+        local dt = socket.gettime() - t0
+        if dt > worst then worst = dt end
+        n = n + 1
+      end
+    end)
+    assert.is_true(co.run(30))
+    assert.are.equal(150, n)
+    assert.is_true(worst < 1, worst)
+    c:close(); p:close()
+  end)
 end)

@@ -268,4 +268,38 @@ describe("regress: httpd handler errors on the unprotected path", function()
     assert.are.same({}, wrong)
     assert.are.equal(0, srv:connections())
   end)
+
+  it("a raising handler does not hold up another connection, and its 500 carries none of its fields", function()
+    local srv = assert(httpd.new(function(req, res)
+      res:set("X-Secret", "1")
+      if req.path == "/boom" then error("boom") end
+      socket.sleep(0.1)
+      res:send("slow")
+    end))
+    local _, port = srv:getsockname()
+    local got = {}
+    for i, p in ipairs({ "/slow", "/boom", "/boom", "/slow" }) do
+      co.spawn(function()
+        local c = assert(socket.connect("127.0.0.1", port))
+        c:settimeout(3, "t")
+        c:send("GET " .. p .. " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        got[i] = c:receive("*a")
+        c:close()
+      end)
+    end
+    co.spawn(function()
+      for _ = 1, 200 do
+        if got[1] and got[2] and got[3] and got[4] then break end
+        socket.sleep(0.01)
+      end
+      srv:stop(1)
+    end)
+    assert.is_true(co.run(10))
+    for _, i in ipairs({ 1, 4 }) do assert.truthy(got[i]:find("^HTTP/1.1 200 .*X%-Secret: 1\r\n.*slow$"), got[i]) end
+    for _, i in ipairs({ 2, 3 }) do
+      assert.truthy(got[i]:find("^HTTP/1.1 500 "), got[i])
+      assert.falsy(got[i]:find("X-Secret", 1, true), got[i])
+    end
+    assert.are.equal(0, srv:connections())
+  end)
 end)
