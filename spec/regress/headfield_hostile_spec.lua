@@ -96,4 +96,30 @@ describe("regress: header helpers with hostile arguments", function()
     assert.are.same({ nil, "timeout" }, { p:receivehead(4096, 10, true) })   -- the bytes stay buffered
     c:close(); p:close()
   end)
+
+  it("receivehead raw in a task, the head in pieces across waits: the counts start anew each time", function()
+    local co = require("socket.co")
+    local c, p = H.pair()
+    local got = {}
+    local heads = { "GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: a\r\nX: y\r\nContent-Length: 0\r\n\r\n",
+                    "GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n",
+                    "GET / HTTP/1.1\r\nX: y\r\nHost: a\r\n\r\n" }
+    co.spawn(function()
+      p:settimeout(2)
+      for i = 1, #heads do got[i] = { select(4, p:receivehead(nil, nil, true)) } end
+    end)
+    co.spawn(function()
+      for _, h in ipairs(heads) do
+        for j = 1, #h, 2 do
+          c:send(h:sub(j, j + 1))
+          socket.sleep(0.001)
+        end
+      end
+    end)
+    assert.is_true(co.run(10))
+    assert.are.same({ { "Host: a\r\nX: y\r\n", true }, { "Host: a\r\nX: y\r\nContent-Length: 0\r\n", false },
+                      { "Host: a\r\nhost: a\r\n", false }, { "X: y\r\nHost: a\r\n", true } }, got)
+    c:close(); p:close()
+  end)
 end)

@@ -302,4 +302,35 @@ describe("regress: httpd handler errors on the unprotected path", function()
     end
     assert.are.equal(0, srv:connections())
   end)
+
+  it("a head that comes a few bytes at a time is counted once: simple, or refused", function()
+    local bodies = {}
+    local srv = assert(httpd.new(function(req, res)
+      bodies[#bodies + 1] = req:body() or "?"
+      res:send("ok")
+    end))
+    local _, port = srv:getsockname()
+    local heads = {
+      "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: a\r\nX: y\r\nContent-Length: 2\r\n\r\nab",
+      "GET / HTTP/1.1\r\nX: y\r\nHost: a\r\nX: y\r\nhOST: a\r\n\r\n",
+    }
+    local got = {}
+    co.spawn(function()
+      for i, h in ipairs(heads) do
+        local c = assert(socket.connect("127.0.0.1", port))
+        c:settimeout(3, "t")
+        for j = 1, #h, 3 do
+          c:send(h:sub(j, j + 2))
+          socket.sleep(0.002)
+        end
+        got[i] = c:receive("*l")
+        c:close()
+      end
+      srv:stop(1)
+    end)
+    assert.is_true(co.run(15))
+    assert.are.same({ "HTTP/1.1 200 OK", "HTTP/1.1 200 OK", "HTTP/1.1 400 Bad Request" }, got)
+    assert.are.same({ "", "ab" }, bodies)
+  end)
 end)
