@@ -213,6 +213,11 @@ describe("regress: httpd handler errors on the unprotected path", function()
         co.pcall(socket.sleep, 0.01)
         error("after yields")
       end
+      if p == "/corun" then co.run(1) end                      -- a nested run raises
+      if p == "/rawyield" then
+        for _ = 1, 3 do coroutine.yield() end                     -- a plain yield: resumed later
+        return res:send("yielded")
+      end
       if p == "/stream" then
         res:write("part")
         error("mid-stream")
@@ -223,7 +228,7 @@ describe("regress: httpd handler errors on the unprotected path", function()
       end
       res:send("fine")
     end, { onerror = function(e) errs[#errs + 1] = type(e) end }))
-    local paths = { "/string", "/table", "/nil", "/tostring", "/coroutine", "/yield" }
+    local paths = { "/string", "/table", "/nil", "/tostring", "/coroutine", "/yield", "/corun" }
     local reqs = {}
     for i, p in ipairs(paths) do
       reqs[i] = "GET " .. p .. " HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n"
@@ -231,7 +236,9 @@ describe("regress: httpd handler errors on the unprotected path", function()
     reqs[#reqs + 1] = "GET /stream HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n"
     reqs[#reqs + 1] = "GET /sent HTTP/1.1\r\nHost: a\r\n\r\nGET /ok HTTP/1.1\r\nHost: a\r\n\r\n"
     reqs[#reqs + 1] = "GET /ok HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+    reqs[#reqs + 1] = "GET /rawyield HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
     local got = exchange(srv, reqs)
+    assert.truthy(got[#reqs]:find("^HTTP/1.1 200 .*yielded$"), got[#reqs])
     for i = 1, #paths do
       assert.truthy(got[i]:find("^HTTP/1.1 500 [^\n]*\r\n.*Connection: close\r\n"), paths[i] .. ": " .. got[i])
       assert.are.equal(1, count(got[i], "HTTP/1.1 "), paths[i] .. ": " .. got[i])   -- the pipelined one: not answered
