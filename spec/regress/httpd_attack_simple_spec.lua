@@ -65,6 +65,28 @@ describe("regress: httpd simple-flag smuggling attacks", function()
     assert.are.same({}, bodies)
   end)
 
+  it("framing fields with odd case and whitespace frame the body the same way", function()
+    local bodies = {}
+    local srv = assert(httpd.new(function(req, res)
+      bodies[#bodies + 1] = req:body() or "?"
+      res:send("ok")
+    end))
+    local got = exchange(srv, {
+      "POST / HTTP/1.1\r\nHost: a\r\ncontent-length:3\r\n\r\nabc"
+        .. "POST / HTTP/1.1\r\nHost: a\r\nCONTENT-LENGTH: \t 2 \t\r\n\r\nde"
+        .. "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\t Chunked \r\n\r\n1\r\nf\r\n0\r\n\r\n"
+        .. "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-CONTINUE\r\nContent-Length: 1\r\n\r\ng"
+        .. "GET / HTTP/1.1\r\nHost: a\r\nConnection:CLOSE\r\n\r\n",
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +3\r\n\r\nabc",
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 3\r\n\r\nabc",
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 03\r\n\r\nabc",
+    })
+    assert.are.equal(5, count(got[1], "HTTP/1.1 200 OK"), got[1])
+    assert.are.equal(1, count(got[1], "HTTP/1.1 100 Continue"), got[1])
+    for i = 2, 4 do assert.truthy(got[i]:find("^HTTP/1.1 400 "), got[i]) end
+    assert.are.same({ "abc", "de", "f", "g", "" }, bodies)
+  end)
+
   it("a bare LF ends a field line: a Content-Length after it frames the body", function()
     local bodies = {}
     local srv = assert(httpd.new(function(req, res)
