@@ -284,11 +284,18 @@ static int httphead_match(const char *s, size_t n, const char *lower, size_t k, 
 
 /* socket._headfield(lines, name): the value of field `name` (lower case)
  * in field lines as receivehead(..., true) returns them, a repeated field's
- * values joined with ", " (req:header), or nil; no table is made. */
+ * values joined with ", " (req:header), or nil; no table is made. A name
+ * that is not a token (empty, or with ':', space, ...) names no field. */
 static int httphead_lua_field(lua_State *L) {
     size_t n, k, vn, count = 0;
     const char *s = luaL_checklstring(L, 1, &n), *name = luaL_checklstring(L, 2, &k), *v;
     const char *end = s + n, *nl, *p;
+    for (size_t i = 0; i < k; i++)              /* no field has a name that is no token: */
+        if (!HH_IS(name[i], HH_TOKEN)) k = 0;  /* "a:b" must not match the line "A:b: c" */
+    if (k == 0) {
+        lua_pushnil(L);
+        return 1;
+    }
     for (p = s; p < end; p = nl + 1) {          /* how many */
         nl = memchr(p, '\n', (size_t) (end - p));
         if (nl == NULL) nl = end;

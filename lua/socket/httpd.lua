@@ -273,11 +273,11 @@ end
 -- `body` with a Content-Length, in one send. `ctype`: a Content-Type.
 function Response:send(body, ctype)
   if self._sent then error("response already sent", 2) end
-  self._sent = true
+  -- (_sent is set once nothing can raise any more: a handler whose send
+  -- raised, a bad status or body, has sent nothing and gets its 500)
   if type(body) ~= "string" then body = body and tostring(body) or "" end
   local st = self.status
   local len = LENGTH[#body]
-  if #body > 65536 then longsend(self) end
   if st == 200 and not (self._close or self._v10 or self._head) then
     -- the common case: one head per content type and second, one concatenation
     if ostime() ~= datesec then date() end
@@ -287,6 +287,8 @@ function Response:send(body, ctype)
       pre = STATUS[200] .. dateline .. (ctype and "Content-Type: " .. ctype .. "\r\n" or "") .. "Content-Length: "
       if nhead200 < 64 then HEAD200[key], nhead200 = pre, nhead200 + 1 end
     end
+    self._sent = true
+    if #body > 65536 then longsend(self) end
     local nf = self._nf
     local ok, err
     if nf == 0 then ok, err = self._conn:send(pre .. len .. "\r\n\r\n" .. body)
@@ -298,8 +300,11 @@ function Response:send(body, ctype)
   local conn = self._close and "Connection: close\r\n" or (self._v10 and "Connection: keep-alive\r\n" or "")
   if self._head or st == 204 or st == 304 then body = "" end
   -- head and body in one string (one concatenation), one send
-  local ok, err = self._conn:send(STATUS[st] .. date() .. "Content-Length: " .. len
-    .. (ctype and ctypeline(ctype) or "\r\n") .. conn .. extra(self) .. "\r\n" .. body)
+  local msg = STATUS[st] .. date() .. "Content-Length: " .. len
+    .. (ctype and ctypeline(ctype) or "\r\n") .. conn .. extra(self) .. "\r\n" .. body
+  self._sent = true
+  if #body > 65536 then longsend(self) end
+  local ok, err = self._conn:send(msg)
   if not ok then self._close = true end
   return ok, err
 end
@@ -310,15 +315,14 @@ function Response:write(data, ctype)
   local c = self._conn
   data = tostring(data)
   if not self._sent then
-    self._sent, self._streaming = true, true
-    longsend(self)
     local ct = ctype and "Content-Type: " .. ctype .. "\r\n" or ""
     local framing = "Transfer-Encoding: chunked\r\n"
-    if self._v10 then
-      self._close, framing = true, ""
-    end
-    local conn = self._close and "Connection: close\r\n" or ""
-    local ok, err = c:send(STATUS[self.status] .. date() .. framing .. ct .. conn .. extra(self) .. "\r\n")
+    local close = self._close or self._v10
+    local conn = close and "Connection: close\r\n" or ""
+    local head = STATUS[self.status] .. date() .. (self._v10 and "" or framing) .. ct .. conn .. extra(self) .. "\r\n"
+    self._sent, self._streaming, self._close = true, true, close   -- (nothing above raised)
+    longsend(self)
+    local ok, err = c:send(head)
     if not ok then
       self._close = true
       return nil, err
@@ -479,11 +483,13 @@ local function serve(srv, c, req, res)
     res.status, res._nf, res._sent, res._streaming, res._finished = 200, 0, false, false, false
     res._close, res._head, res._v10 = close, method == "HEAD", v10
     -- unprotected here: serve runs under co.pcall (in httpd.new), which
-    -- answers a handler's error (req._inhandler) with 500 and closes
+    -- answers a handler's error (req._inhandler) with 500 and closes; the
+    -- send for a handler that sent nothing counts as the handler's (its
+    -- res.status may be bad)
     req._inhandler = true
     handler(req, res)
-    req._inhandler = false
     if not res._sent then res:send("") end
+    req._inhandler = false
     if res._streaming then res:finish() end
     if res._close then return end
     if hasbody and not discard(req) then return end
