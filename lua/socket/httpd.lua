@@ -463,7 +463,7 @@ local function serve(srv, c, req, res)
         plain(c, 400)
         return
       end
-      req.method, req.target, req.version, req.headers = method, target, version, h
+      req.method, req.target, req.version, req.headers, req._lines = method, target, version, h, lines
       req.path, req.query, req._err, req._cont, req._framed = nil, nil, nil, false, true
       if h["content-length"] or h["transfer-encoding"] or h.expect then
         local bad = framing(req, h, lim)
