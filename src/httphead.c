@@ -296,7 +296,7 @@ static int httphead_lua_field(lua_State *L) {
         lua_pushnil(L);
         return 1;
     }
-    for (p = s; p < end; p = nl + 1) {          /* how many */
+    for (p = s; p < end; p = nl == end ? end : nl + 1) {          /* how many */
         nl = memchr(p, '\n', (size_t) (end - p));
         if (nl == NULL) nl = end;
         const char *le = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
@@ -310,7 +310,7 @@ static int httphead_lua_field(lua_State *L) {
     luaL_Buffer B;
     luaL_buffinit(L, &B);
     count = 0;
-    for (p = s; p < end; p = nl + 1) {          /* joined */
+    for (p = s; p < end; p = nl == end ? end : nl + 1) {          /* joined */
         nl = memchr(p, '\n', (size_t) (end - p));
         if (nl == NULL) nl = end;
         const char *le = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
