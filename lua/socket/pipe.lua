@@ -115,7 +115,7 @@ if haswin then
   function pipe.bind(name, backlog)
     name = checkname(name, "bind")
     argcheck(backlog == nil or type(backlog) == "number", 2, "bind", "number", backlog)
-    local h, bellfd = winpipe.listen(name)
+    local h, bellfd = winpipe.listen(name, backlog)
     if not h then return nil, bellfd end
     local bell, err = socket.fromfd(bellfd, "tcp{client}")
     if not bell then

@@ -307,6 +307,8 @@ typedef struct wpipe_server {
     CRITICAL_SECTION lock;
     int *queue;             /* Lua ends of connected clients, not yet taken */
     int qhead, qlen, qcap;
+    int backlog;            /* most clients queued; the next waits in its instance */
+    HANDLE room;            /* set while qlen < backlog */
     SOCKET bell;            /* one byte per queued client, to the Lua side */
 } wpipe_server;
 
@@ -328,16 +330,22 @@ static void wpipe_push(wpipe_server *s, int fd) {
     }
     s->queue[(s->qhead + s->qlen) % s->qcap] = fd;
     s->qlen++;
+    if (s->qlen >= s->backlog) ResetEvent(s->room);
     LeaveCriticalSection(&s->lock);
     send(s->bell, "c", 1, 0);
 }
 
 /* Waits for clients until close: each connected instance is bridged and
- * queued, and a fresh instance takes its place. */
+ * queued, and a fresh instance takes its place. With `backlog` clients
+ * queued it waits for accept first, as a full listen queue does: one more
+ * client can open the waiting instance, later ones find the pipe busy, and
+ * no bridge (threads, buffers) is made for them. */
 static DWORD WINAPI wpipe_listen(void *arg) {
     wpipe_server *s = arg;
     HANDLE ev = CreateEventA(NULL, TRUE, FALSE, NULL);
     while (ev != NULL && s->next != INVALID_HANDLE_VALUE) {
+        HANDLE rs[2] = { s->room, s->stop };
+        if (WaitForMultipleObjects(2, rs, FALSE, INFINITE) != WAIT_OBJECT_0) break;
         OVERLAPPED ov;
         memset(&ov, 0, sizeof ov);
         ov.hEvent = ev;
@@ -397,15 +405,19 @@ static void wpipe_release(wpipe_server *s) {
     s->queue = NULL;
     closesocket(s->bell);
     CloseHandle(s->stop);
+    CloseHandle(s->room);
     DeleteCriticalSection(&s->lock);
     free(s->path);
     wpipe_nameunref(s->name, 1);
 }
 
-/* listen(name) -> server, bellfd | nil, err. bellfd is the read end of the
- * doorbell, for the Lua side to adopt (socket.fromfd). */
+/* listen(name [, backlog]) -> server, bellfd | nil, err. bellfd is the
+ * read end of the doorbell, for the Lua side to adopt (socket.fromfd).
+ * backlog: 1 to 4096 (Linux's somaxconn), default 32. */
 static int wpipe_open(lua_State *L) {
     int bad = 0;
+    lua_Number bl = luaL_optnumber(L, 2, 32);
+    int backlog = !(bl >= 1) ? 1 : bl > 4096 ? 4096 : (int) bl;   /* NaN: 1 */
     const char *path = wpipe_path(L, 1, &bad);
     if (path == NULL) return wpipe_fail(L, bad);
     wpipe_server *s = lua_newuserdatauv(L, sizeof *s, 0);
@@ -450,9 +462,11 @@ static int wpipe_open(lua_State *L) {
     }
     s->path = _strdup(path);
     s->stop = CreateEventA(NULL, TRUE, FALSE, NULL);
-    if (s->path == NULL || s->stop == NULL) {
+    s->room = CreateEventA(NULL, TRUE, TRUE, NULL);
+    if (s->path == NULL || s->stop == NULL || s->room == NULL) {
         free(s->path);
         if (s->stop != NULL) CloseHandle(s->stop);
+        if (s->room != NULL) CloseHandle(s->room);
         CloseHandle(h);
         wpipe_nameunref(e, 1);
         closesocket((SOCKET) fds[0]);
@@ -463,6 +477,7 @@ static int wpipe_open(lua_State *L) {
     s->name = e;
     s->next = h;
     s->bell = (SOCKET) fds[1];
+    s->backlog = backlog;
     s->open = 1;
     s->thread = CreateThread(NULL, 0, wpipe_listen, s, 0, NULL);
     if (s->thread == NULL) {
@@ -484,6 +499,7 @@ static int wpipe_take(lua_State *L) {
             fd = s->queue[s->qhead];
             s->qhead = (s->qhead + 1) % s->qcap;
             s->qlen--;
+            if (s->qlen < s->backlog) SetEvent(s->room);
         }
         LeaveCriticalSection(&s->lock);
     }
