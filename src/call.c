@@ -79,26 +79,11 @@ static int call_held(lua_State *L, const call *c) {
     return held;
 }
 
-/* The thread resumed in a wait's continuation, and that continuation
- * (call_continuing), until its call_begin. Per OS thread: separate Lua
- * states may run in separate threads. */
-static _Thread_local lua_State *call_kL;
-static _Thread_local lua_KFunction call_kk;
-
-void call_continuing(lua_State *L, lua_KFunction k) {
-    call_kL = L;
-    call_kk = k;
-}
-
 /* A call's identity is its task: compat_self(L) is L, except on 5.1 and
- * LuaJIT, where a helper thread may go on with a task's call (compat.c).
- * A restart from the wait's own continuation is by the task that yielded
- * (its thread is running it): its number need not be looked up. */
+ * LuaJIT, where a helper thread may go on with a task's call (compat.c). */
 int call_begin(lua_State *L, call *c, lua_KFunction k) {
-    int cont = call_kL == L && call_kk == k;
-    call_kL = NULL;
     const void *self = c->resumed ? compat_self(L) : (const void *) L;
-    if (c->resumed && (c->yielder != self || (!cont && call_serial(L) != c->serial))) {
+    if (c->resumed && (c->yielder != self || call_serial(L) != c->serial)) {
         if (call_held(L, c)) return CALL_BUSY;
         c->resumed = 0;                    /* its task is gone: the call with it */
     }

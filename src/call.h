@@ -68,10 +68,6 @@ const char *call_busy(const call *c);
 lua_Integer call_serial(lua_State *L);
 /* The wait of c's call is handing task L (number `serial`) to the scheduler. */
 void call_yielding(call *c, lua_State *L, double waitend, lua_Integer serial);
-/* L is resumed in `k`, the continuation of a wait it yielded in
- * (WAIT_RESTART): the call_begin that follows, by L with k, restarts that
- * call, by the very task that yielded, so it skips the task's look-up. */
-void call_continuing(lua_State *L, lua_KFunction k);
 /* A per-call block limit in seconds (< 0: none) instead of the object's. */
 void call_setlimit(call *c, double seconds);
 /* Starts the clock anew within the same call (connect: per address). */

@@ -21,7 +21,6 @@ enum { WAIT_R = 1, WAIT_W = 2 };
     static int fn##_k(lua_State *L, int status, lua_KContext ctx) { \
         (void) status; \
         lua_settop(L, (int) ctx); \
-        call_continuing(L, fn##_k); \
         return fn(L); \
     }
 
