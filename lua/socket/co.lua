@@ -238,20 +238,7 @@ local function run(rec)
     return false, a
   end
   if a == WAIT then                                 -- a wait (a finished task returns nothing)
-    if c ~= 0 and d >= 0 then                       -- register's usual case, without the call:
-      rec.waiting, rec.fd, rec.bits = true, b, c    -- one fd and a deadline
-      if not padd(poller, b, c, e, rec) then wake(rec) return true end   -- look again now
-      rec.deadline = d
-      local t = rec.timer
-      if not t or t[1] > d then
-        droptimer(rec)
-        t = { d, rec }
-        rec.timer = t
-        heappush(t)
-      end
-    else
-      register(rec, b, c, d, e)
-    end
+    register(rec, b, c, d, e)
   elseif cstatus(rec.co) == "dead" then
     finish(rec)
   else
